@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck unit browser-deps screenshots bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+## Serve the demo site on http://127.0.0.1:8000 with the embedded chDB store.
+demo: $(STAMP)
+	$(VENV)/bin/kruimel demo
+
+## Lint, type-check and run every test (unit, integration, real browser).
+test: $(STAMP) browser-deps lint typecheck
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check consent analytics kruimel tests bench examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+## Installs Debian's Chromium and the npm packages the browser tests load.
+browser-deps:
+	bash .ci/browser-deps
+
+screenshots: $(STAMP) browser-deps
+	$(PY) bench/screenshots.py
+
+bench: $(STAMP)
+	$(PY) bench/middleware.py
+	$(PY) bench/ingest.py
+	$(PY) bench/summary.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

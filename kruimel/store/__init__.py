@@ -1,0 +1,18 @@
+"""The ClickHouse storage layer shared by :mod:`consent` and :mod:`analytics`."""
+
+from __future__ import annotations
+
+from .client import Store
+from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
+from .schema import Migration, ensure_ttl, render
+
+__all__ = [
+    "Migration",
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreUnavailableError",
+    "ensure_ttl",
+    "render",
+]

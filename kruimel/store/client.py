@@ -1,0 +1,272 @@
+"""One storage layer for both halves of Kruimel, over clickhouse-connect.
+
+``chdb://PATH`` gives the embedded engine (chDB, in-process); ``http(s)://user:pass@host:port/db``
+a ClickHouse server. Both return an ordinary clickhouse-connect client, so every query and
+schema statement is written once. The embedded engine is bound to one directory per process,
+so this module keeps at most one open chDB :class:`Store` per path and turns chDB's low-level
+failures into messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
+from .schema import Migration, migrate
+
+__all__ = ["Store"]
+
+_SCHEMES = ("chdb", "http", "https")
+
+
+def _lock_holder(path: Path) -> int | None:
+    """Return the pid holding ClickHouse's status-file lock under ``path``, or ``None``."""
+    status = path / "status"
+    if not status.exists():
+        return None
+    with open(status, "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass
+        else:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return None
+        for line in fh.read().decode(errors="replace").splitlines():
+            if line.startswith("PID:"):
+                try:
+                    return int(line.split(":", 1)[1])
+                except ValueError:
+                    break
+    return -1
+
+
+class Store:
+    """A ClickHouse connection shared by the consent log and the analytics collector.
+
+    Use :meth:`connect`. Calls are serialised with a lock: the embedded engine is one
+    process-wide object, and a server client keeps one HTTP session. Blocking calls have
+    ``a``-prefixed coroutine twins that run them on a worker thread.
+    """
+
+    def __init__(self, client: Client, *, url: str, cluster: str | None = None) -> None:
+        self._client = client
+        self._lock = threading.RLock()
+        self.url = url
+        self.cluster = cluster
+        self.embedded = url.startswith("chdb:")
+        self.closed = False
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def connect(cls, url: str, *, cluster: str | None = None) -> Store:
+        """Open the store at ``url``.
+
+        :param url: ``chdb://PATH`` (embedded, the directory is created) or
+            ``http(s)://user:password@host:port/database``.
+        :param cluster: a ClickHouse cluster name; tables are then created ``ON CLUSTER``
+            with replicated engines. Only for a server URL.
+        :raises StoreConfigError: the URL is malformed or names an unknown scheme.
+        :raises StoreLockedError: another process holds the embedded data directory.
+        :raises StoreUnavailableError: the server cannot be reached.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in _SCHEMES:
+            raise StoreConfigError(
+                f"store url {url!r}: use 'chdb:///path/to/dir' for the embedded store or "
+                "'http(s)://user:password@host:8123/database' for a ClickHouse server"
+            )
+        if parts.scheme == "chdb":
+            if cluster:
+                raise StoreConfigError("store cluster: only a ClickHouse server has clusters")
+            return cls._connect_embedded(url)
+        try:
+            client = clickhouse_connect.get_client(
+                dsn=url, autogenerate_session_id=False, compress=True
+            )
+        except ClickHouseError as e:
+            raise StoreUnavailableError(
+                f"cannot reach ClickHouse at {_redact(url)}: {e}. Check the store url "
+                "(host, port, user, password, database) and that the server is running."
+            ) from e
+        return cls(client, url=url, cluster=cluster)
+
+    @classmethod
+    def _connect_embedded(cls, url: str) -> Store:
+        raw = url[len("chdb://") :]
+        if not raw:
+            raise StoreConfigError(
+                "store url 'chdb://': give a directory, e.g. chdb:///var/lib/kruimel"
+            )
+        path = Path(raw).expanduser().absolute()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreConfigError(f"store url {url!r}: cannot create {path}: {e}") from e
+        holder = _lock_holder(path)
+        if holder is not None and holder != os.getpid():
+            raise StoreLockedError(str(path), holder if holder > 0 else None)
+        try:
+            client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        except ClickHouseError as e:
+            message = str(e)
+            if "already initialized with path" in message:
+                raise StoreError(
+                    f"this process already has an embedded store open at another path; close "
+                    f"it before opening {path} (chDB serves one data directory per process)"
+                ) from e
+            holder = _lock_holder(path)
+            if holder is not None:
+                raise StoreLockedError(str(path), holder if holder > 0 else None) from e
+            raise StoreError(f"cannot open the embedded store at {path}: {message}") from e
+        return cls(client, url=f"chdb://{path}")
+
+    # -- schema -------------------------------------------------------------------------
+    def migrate(self, migrations: Sequence[Migration]) -> list[str]:
+        """Apply the migrations not yet applied, in order; return the ids applied now."""
+        with self._lock:
+            return migrate(self, migrations)
+
+    # -- blocking calls -----------------------------------------------------------------
+    def command(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Run a statement that returns no rows (DDL, ALTER, DELETE)."""
+        with self._lock:
+            return self._guard(
+                lambda: self._client.command(
+                    sql, parameters=dict(parameters or {}), settings=dict(settings or {})
+                )
+            )
+
+    def query(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Run a SELECT with server-side ``{name:Type}`` parameters; return its rows."""
+        with self._lock:
+            result = self._guard(
+                lambda: self._client.query(
+                    sql, parameters=dict(parameters or {}), settings=dict(settings or {})
+                )
+            )
+        return [tuple(r) for r in result.result_rows]
+
+    def query_dicts(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Like :meth:`query`, each row a dict keyed by column name."""
+        with self._lock:
+            result = self._guard(
+                lambda: self._client.query(
+                    sql, parameters=dict(parameters or {}), settings=dict(settings or {})
+                )
+            )
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> None:
+        """Insert ``rows`` in one batch. Never call this per event: one INSERT costs ms.
+
+        :param dedup_token: with the same token, a retried batch is stored once (tables
+            are created with a deduplication window for this).
+        """
+        if not rows:
+            return
+        settings: dict[str, Any] = {}
+        if dedup_token:
+            settings["insert_deduplication_token"] = dedup_token
+        with self._lock:
+            self._guard(
+                lambda: self._client.insert(
+                    table, list(rows), column_names=list(columns), settings=settings
+                )
+            )
+
+    def close(self) -> None:
+        """Close the client (and, embedded, release the data directory for this process)."""
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self._client.close()
+
+    # -- coroutine twins ----------------------------------------------------------------
+    async def acommand(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
+        return await anyio.to_thread.run_sync(lambda: self.command(sql, parameters))
+
+    async def aquery(
+        self, sql: str, parameters: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        return await anyio.to_thread.run_sync(lambda: self.query(sql, parameters))
+
+    async def aquery_dicts(
+        self, sql: str, parameters: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        return await anyio.to_thread.run_sync(lambda: self.query_dicts(sql, parameters))
+
+    async def ainsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: self.insert(table, columns, rows, dedup_token=dedup_token)
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+    def _guard(self, call: Any) -> Any:
+        if self.closed:
+            raise StoreError("the store is closed")
+        try:
+            return call()
+        except ClickHouseError as e:
+            if self.embedded:
+                raise StoreError(str(e)) from e
+            raise StoreUnavailableError(f"ClickHouse at {_redact(self.url)}: {e}") from e
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({_redact(self.url)!r})"
+
+
+def _redact(url: str) -> str:
+    """The URL with its password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url

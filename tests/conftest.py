@@ -1,0 +1,23 @@
+"""Shared fixtures. Every test that touches ClickHouse uses a real embedded chDB store.
+
+chDB binds one data directory per process, so the ``store`` fixture opens a fresh
+directory per test and always closes it, and no two stores are open at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kruimel.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.connect(f"chdb://{tmp_path / 'store'}")
+    try:
+        yield s
+    finally:
+        s.close()
