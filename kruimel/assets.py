@@ -1,0 +1,91 @@
+"""The browser assets (banner, tracker, static-site snippet) and how they are served.
+
+In a checkout they live in ``static/banner/`` at the top of the repository; in an installed
+wheel in ``kruimel/_static/banner/``. Both the consent middleware (``/_consent/static/``) and
+the collector (``/_analytics/script.js``, ``/_analytics/kruimel.js``) serve them through
+:class:`AssetFiles`, which adds cache headers: a URL carrying the file's content hash
+(``?v=...``, see :func:`asset_url`) is immutable for a year, any other for an hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from starlette.datastructures import MutableHeaders
+from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
+
+__all__ = ["AssetFiles", "asset_dir", "asset_path", "asset_url", "asset_version"]
+
+_INSTALLED = Path(__file__).parent / "_static" / "banner"
+_CHECKOUT = Path(__file__).parent.parent / "static" / "banner"
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_REVALIDATE = "public, max-age=3600"
+
+
+@cache
+def asset_dir() -> Path:
+    """The directory holding ``banner.js``, ``banner.css``, ``tracker.js``, ``kruimel.js``."""
+    for candidate in (_INSTALLED, _CHECKOUT):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"Kruimel's browser assets are missing: looked in {_INSTALLED} and {_CHECKOUT}. "
+        "Reinstall the package (pip install kruimel)."
+    )
+
+
+def asset_path(name: str) -> Path:
+    """Path of one asset file by name, e.g. ``asset_path("banner.js")``."""
+    return asset_dir() / name
+
+
+@cache
+def asset_version(name: str) -> str:
+    """A short content hash of the asset, for cache-busting URLs."""
+    return hashlib.sha256(asset_path(name).read_bytes()).hexdigest()[:12]
+
+
+def asset_url(prefix: str, name: str) -> str:
+    """URL of ``name`` under the mount ``prefix``, with its content hash."""
+    return f"{prefix.rstrip('/')}/{name}?v={asset_version(name)}"
+
+
+class AssetFiles:
+    """ASGI app serving the asset directory with ETag/304 and long-lived caching.
+
+    :param files: restrict to these file names (others answer 404), e.g. the collector
+        serves only the tracker and the snippet.
+    :param aliases: extra names mapped to asset files, e.g. ``{"script.js": "tracker.js"}``.
+    """
+
+    def __init__(
+        self, *, files: frozenset[str] | None = None, aliases: dict[str, str] | None = None
+    ) -> None:
+        self._static = StaticFiles(directory=asset_dir())
+        self._aliases = dict(aliases or {})
+        self._files = files
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "").rsplit("/", 1)[-1]
+        name = self._aliases.get(path, path)
+        if self._files is not None and name not in self._files:
+            name = ""  # StaticFiles answers 404 for the directory itself with html=False
+        scope = dict(scope, path="/" + name)
+        query = scope.get("query_string", b"").decode("latin-1")
+        immutable = (
+            bool(name)
+            and (asset_dir() / name).is_file()
+            and f"v={asset_version(name)}" in query.split("&")
+        )
+
+        async def send_with_cache(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (200, 304):
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = _IMMUTABLE if immutable else _REVALIDATE
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self._static(scope, receive, send_with_cache)
