@@ -1,0 +1,75 @@
+"""Composes a Kruimel process: the store, the consent middleware and log, the collector.
+
+``kruimel demo`` puts the demo pages inside it; ``kruimel serve`` serves only the collector
+and the consent endpoints (for static sites using the one-tag snippet). The store, the
+consent log's writer and the collector start and stop with the app's lifespan, because a
+mounted ASGI app receives no lifespan events of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
+
+from analytics import AnalyticsConfig, Collector
+from consent import CONSENT_LOG_COLUMNS, ConsentConfig, ConsentLog, ConsentMiddleware
+from kruimel.store import Store
+from kruimel.store.writer import BatchWriter
+
+__all__ = ["build_app"]
+
+
+def build_app(
+    store: Store,
+    *,
+    consent: ConsentConfig | None,
+    analytics: AnalyticsConfig | None,
+    journal_dir: Path,
+    site: str = "",
+    routes: Sequence[BaseRoute] = (),
+) -> ASGIApp:
+    """One ASGI app: ``routes`` plus the collector at ``/_analytics``, behind the middleware.
+
+    :param store: an open store; it is closed when the app shuts down.
+    :param journal_dir: where the collector and the consent log keep their journals.
+    """
+    collector = Collector(analytics, store) if analytics is not None else None
+    writer = log = None
+    if consent is not None:
+        writer = BatchWriter(
+            store,
+            "consent_log",
+            CONSENT_LOG_COLUMNS,
+            journal_dir=journal_dir / "consent",
+            name="consent_log",
+        )
+        log = ConsentLog(store, writer=writer, site=site)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if log is not None and writer is not None:
+                await log.start()
+                await writer.start()
+            if collector is not None:
+                await collector.start()
+            yield
+        finally:
+            if collector is not None:
+                await collector.stop()
+            if writer is not None:
+                await writer.stop()
+            store.close()
+
+    mounts: list[BaseRoute] = []
+    if collector is not None:
+        mounts.append(Mount("/_analytics", app=collector))
+    inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
+    if consent is None:
+        return inner
+    return ConsentMiddleware(inner, config=consent, log=log)

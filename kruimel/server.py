@@ -1,0 +1,45 @@
+"""``kruimel serve``: the collector and the consent endpoints, without a site of its own.
+
+A static site includes ``<script src="https://COLLECTOR/_analytics/kruimel.js"
+data-site="example.nl" defer>``; that snippet talks to this server's ``/_analytics`` and
+``/_consent`` endpoints (CORS limited to the configured origins).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from kruimel import __version__
+from kruimel.app import build_app
+from kruimel.settings import Settings, SettingsError
+from kruimel.store import Store
+
+__all__ = ["build_server_app"]
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"kruimel": __version__, "status": "ok"})
+
+
+def build_server_app(settings: Settings, *, data_dir: Path) -> ASGIApp:
+    """The ``kruimel serve`` app for ``settings``; journals live under ``data_dir``.
+
+    :raises SettingsError: the settings have no ``[analytics]`` table.
+    """
+    if settings.analytics is None:
+        raise SettingsError(
+            "kruimel serve needs an [analytics] table with at least one [[analytics.sites]]"
+        )
+    store = Store.connect(settings.store_url, cluster=settings.cluster)
+    return build_app(
+        store,
+        consent=settings.consent,
+        analytics=settings.analytics,
+        journal_dir=data_dir / "journal",
+        routes=[Route("/healthz", _health)],
+    )
