@@ -1,14 +1,43 @@
 """The analytics tables. Raw events, a daily rollup, bot counts and the daily salts.
 
 ``day`` is the site-local calendar day (the site's timezone), computed at ingestion: the
-rollup, the salts and the summary all agree on which day an event belongs to.
+rollup, the salts and the summary all agree on which day an event belongs to. ``ts`` is UTC.
+
+Storage choices (measured by ``bench/disk.py``, about 10 bytes per event in all):
+
+* ``events`` is ordered by ``(site, day, visitor, ts)``: a site's time range is a contiguous
+  range of the primary key, a visitor's events of one day sit side by side in time order
+  (the summary splits them into visits without sorting), and the repetitive per-visitor
+  columns (browser, os, device) compress to almost nothing. Partitions are months, so the
+  retention TTL drops whole parts (``ttl_only_drop_parts``) instead of rewriting them.
+* ``pages_daily`` is filled by a materialised view: page views and a ``uniq`` state of
+  visitor keys per site, day and path. The summary reads it for the time series, the top
+  pages and the visitor and page-view totals.
+* Every statement uses ``$on_cluster`` and ``$<Engine>`` (see :func:`kruimel.store.render`),
+  so the same schema runs on chDB, a single server and a replicated cluster.
+
+Retention is configuration: :func:`apply_retention` moves the TTL of every analytics table
+(the salts keep their own 48 hours).
 """
 
 from __future__ import annotations
 
-from kruimel.store import Migration
+from kruimel.store import Migration, Store, ensure_ttl
 
-__all__ = ["MIGRATIONS", "EVENT_COLUMNS", "FILTERED_COLUMNS", "SALT_COLUMNS"]
+__all__ = [
+    "DEFAULT_RETENTION_MONTHS",
+    "EVENT_COLUMNS",
+    "FILTERED_COLUMNS",
+    "MAX_RETENTION_MONTHS",
+    "MIGRATIONS",
+    "SALT_COLUMNS",
+    "apply_retention",
+]
+
+DEFAULT_RETENTION_MONTHS = 25
+# Raw analytics data may be kept at most 25 months for the consent exemption
+# (CNIL audience measurement; ../shared/REGULATION.md item 14).
+MAX_RETENTION_MONTHS = 25
 
 # Column order of a row handed to the writer (analytics.writer) for the events table.
 EVENT_COLUMNS = (
@@ -39,26 +68,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE TABLE IF NOT EXISTS events $on_cluster (
                 site LowCardinality(String),
-                ts DateTime('UTC') CODEC(Delta, ZSTD(1)),
+                ts DateTime('UTC') CODEC(Delta, ZSTD(3)),
                 day Date CODEC(Delta, ZSTD(1)),
-                name LowCardinality(String),
-                visitor UInt64 CODEC(Delta, ZSTD(1)),
-                path LowCardinality(String),
-                referrer_host LowCardinality(String),
-                source LowCardinality(String),
-                utm_source LowCardinality(String),
-                utm_medium LowCardinality(String),
-                utm_campaign LowCardinality(String),
-                browser LowCardinality(String),
-                os LowCardinality(String),
-                device LowCardinality(String),
+                name LowCardinality(String) CODEC(ZSTD(3)),
+                visitor UInt64 CODEC(ZSTD(3)),
+                path LowCardinality(String) CODEC(ZSTD(3)),
+                referrer_host LowCardinality(String) CODEC(ZSTD(3)),
+                source LowCardinality(String) CODEC(ZSTD(3)),
+                utm_source LowCardinality(String) CODEC(ZSTD(3)),
+                utm_medium LowCardinality(String) CODEC(ZSTD(3)),
+                utm_campaign LowCardinality(String) CODEC(ZSTD(3)),
+                browser LowCardinality(String) CODEC(ZSTD(3)),
+                os LowCardinality(String) CODEC(ZSTD(3)),
+                device LowCardinality(String) CODEC(ZSTD(3)),
                 duration_ms UInt32 CODEC(T64, ZSTD(1)),
-                props Map(LowCardinality(String), String)
+                props Map(LowCardinality(String), String) CODEC(ZSTD(3))
             ) ENGINE = $MergeTree
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, visitor, ts)
             TTL ts + toIntervalMonth(25)
-            SETTINGS non_replicated_deduplication_window = 10000
+            SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
         ),
     ),
@@ -76,6 +105,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, path)
             TTL day + toIntervalMonth(25)
+            SETTINGS ttl_only_drop_parts = 1
             """,
             """
             CREATE MATERIALIZED VIEW IF NOT EXISTS pages_daily_mv $on_cluster TO pages_daily AS
@@ -98,7 +128,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, reason)
             TTL day + toIntervalMonth(25)
-            SETTINGS non_replicated_deduplication_window = 10000
+            SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
         ),
     ),
@@ -118,3 +148,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+
+# Tables whose TTL follows the configured retention, and the column each TTL counts from.
+_RETAINED = (("events", "ts"), ("pages_daily", "day"), ("filtered", "day"))
+
+
+def apply_retention(store: Store, months: int = DEFAULT_RETENTION_MONTHS) -> list[str]:
+    """Keep analytics data ``months`` months: set the TTL of events, rollup and bot counts.
+
+    Idempotent and cheap at every start: a table is altered only when its TTL changes
+    (:func:`kruimel.store.ensure_ttl`). Run after migrating. Returns the tables altered.
+
+    :raises ValueError: ``months`` is not a whole number from 1 to 25 (the longest
+        retention the consent exemption for audience measurement allows).
+    """
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise ValueError(f"analytics retention_months must be a whole number, got {months!r}")
+    if not 1 <= months <= MAX_RETENTION_MONTHS:
+        raise ValueError(
+            f"analytics retention_months must be 1 to {MAX_RETENTION_MONTHS} (raw analytics "
+            f"data may be kept at most {MAX_RETENTION_MONTHS} months), got {months}"
+        )
+    return [
+        table
+        for table, column in _RETAINED
+        if ensure_ttl(store, table, f"{column} + toIntervalMonth({months})")
+    ]
