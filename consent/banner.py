@@ -71,6 +71,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "purpose": "Doel",
         "lifetime": "Bewaartermijn",
         "session": "tot het einde van het bezoek",
+        "minutes": "{n} minuten",
+        "hours": "{n} uur",
         "days": "{n} dagen",
         "day": "1 dag",
         "more": "Meer informatie",
@@ -114,6 +116,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "purpose": "Purpose",
         "lifetime": "Lifetime",
         "session": "until the end of the visit",
+        "minutes": "{n} minutes",
+        "hours": "{n} hours",
         "days": "{n} days",
         "day": "1 day",
         "more": "More information",
@@ -236,7 +240,11 @@ def _lifetime(cookie: CookieSpec, t: dict[str, str]) -> str:
     days = cookie.max_age_days
     if days is None:
         return t["session"]
-    return t["day"] if days == 1 else t["days"].format(n=days)
+    if days * 24 < 1:
+        return t["minutes"].format(n=round(days * 24 * 60))
+    if days < 1:
+        return t["hours"].format(n=round(days * 24))
+    return t["day"] if days == 1 else t["days"].format(n=f"{days:g}")
 
 
 def _service(service: Service, lang: str, t: dict[str, str]) -> Markup:
@@ -282,7 +290,7 @@ def _category(config: ConsentConfig, category: Category, state: ConsentState, la
         # shows as ticked.
         checked = bool(state.decided and state.categories.get(category.name))
         disabled = False
-    services = [s for s in config.services if s.category == category.name]
+    services = [s for s in config.declared_services if s.category == category.name]
     listing = (
         Markup("<ul>{}</ul>").format(Markup("").join(_service(s, lang, t) for s in services))
         if services
@@ -516,7 +524,7 @@ def _shown(config: ConsentConfig, lang: str) -> dict[str, Any]:
             }
             for c in config.categories
         ],
-        "services": services(config.services),
+        "services": services(config.declared_services),
     }
 
 
