@@ -1,0 +1,39 @@
+"""Cookieless, first-party analytics: the collector, anonymisation, visitor keys, summary.
+
+Mount :class:`Collector` in an ASGI app (``/_analytics``) or serve it on its own; it stores
+into ClickHouse through :mod:`kruimel.store`. Nothing that identifies a person is stored:
+IP addresses are used only in memory (masked Matomo-style where they are kept at all),
+visitor keys are salted hashes whose daily salts are deleted after two days, and referrers
+are reduced to their host.
+"""
+
+from __future__ import annotations
+
+from .anonymize import anonymize_ip, mask_ip
+from .clientip import TrustedProxies, client_ip
+from .collector import Collector
+from .config import AnalyticsConfig, SiteConfig
+from .errors import AnalyticsConfigError, AnalyticsError, InvalidEvent
+from .normalize import DIRECT, normalize_url, referrer_source
+from .useragent import UserAgentInfo, UserAgentParser
+from .visitor import DailySalts, visitor_key
+
+__all__ = [
+    "DIRECT",
+    "AnalyticsConfig",
+    "AnalyticsConfigError",
+    "AnalyticsError",
+    "Collector",
+    "DailySalts",
+    "InvalidEvent",
+    "SiteConfig",
+    "TrustedProxies",
+    "UserAgentInfo",
+    "UserAgentParser",
+    "anonymize_ip",
+    "client_ip",
+    "mask_ip",
+    "normalize_url",
+    "referrer_source",
+    "visitor_key",
+]

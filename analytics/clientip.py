@@ -1,0 +1,101 @@
+"""The client's IP address: from the connection, or from a trusted proxy's headers.
+
+``X-Forwarded-For`` (or, when absent, RFC 7239 ``Forwarded``) is read only when the
+connection's peer is one of the configured trusted proxies. The chain is walked from right to
+left, skipping addresses that are themselves trusted proxies, and the first untrusted one is
+the client (as in uvicorn's ``proxy_headers.py``): everything left of it was written by the
+client and may be forged. An entry that is not an IP address ends the walk and the peer is
+used instead, so garbage can never make up an address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+
+from starlette.types import Scope
+
+from .anonymize import IPAddress
+
+__all__ = ["TrustedProxies", "client_ip", "parse_ip"]
+
+
+class TrustedProxies:
+    """A set of networks whose forwarded-for headers are believed.
+
+    :param networks: CIDRs or single addresses, e.g. ``("127.0.0.1", "10.0.0.0/8")``.
+    :raises ValueError: an entry is not an address or network.
+    """
+
+    def __init__(self, networks: Iterable[str] = ()) -> None:
+        self.networks: tuple[IPv4Network | IPv6Network, ...] = tuple(
+            ip_network(n.strip(), strict=False) for n in networks
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __contains__(self, ip: object) -> bool:
+        if not isinstance(ip, IPAddress):
+            return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self.networks)
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """Parse one forwarded entry: ``1.2.3.4``, ``1.2.3.4:80``, ``[2001:db8::1]:443``, or None."""
+    text = text.strip().strip('"').strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        text = text[1:end]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":", 1)[0]
+    if "%" in text:  # zone ids are local to the proxy
+        return None
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
+
+
+def _forwarded_for(values: Sequence[str]) -> list[str]:
+    """The ``for=`` entries of RFC 7239 ``Forwarded`` headers, in order."""
+    entries: list[str] = []
+    for value in values:
+        for element in value.split(","):
+            found = ""
+            for pair in element.split(";"):
+                key, _, val = pair.partition("=")
+                if key.strip().lower() == "for":
+                    found = val
+            entries.append(found)
+    return entries
+
+
+def client_ip(scope: Scope, trusted: TrustedProxies) -> IPAddress | None:
+    """The client's address for an HTTP ``scope``; None when the peer is not an IP address."""
+    client = scope.get("client")
+    peer = parse_ip(str(client[0])) if client else None
+    if peer is None or not trusted or peer not in trusted:
+        return peer
+    xff = _header_values(scope, b"x-forwarded-for")
+    if xff:
+        chain = [e for v in xff for e in v.split(",")]
+    else:
+        chain = _forwarded_for(_header_values(scope, b"forwarded"))
+    candidate = peer
+    for entry in reversed(chain):
+        ip = parse_ip(entry)
+        if ip is None:
+            return peer
+        candidate = ip
+        if ip not in trusted:
+            return ip
+    return candidate

@@ -1,0 +1,328 @@
+"""The collector: an ASGI app receiving page views and events, and serving the tracker.
+
+Routes (relative to where it is mounted, e.g. ``/_analytics``):
+
+* ``POST /api/event``: one event (Plausible's payload); 202 once it is journaled.
+* ``OPTIONS /api/event``: CORS preflight for the configured site origins.
+* ``GET /api/summary``: the summary (``analytics.api_summary``), bearer token.
+* ``GET /script.js`` (the tracker) and ``GET /kruimel.js`` (the static-site snippet).
+
+The event path is plain ASGI (no framework routing, no per-request state on ``self``): it is
+the hot path. The raw IP address and user agent live only in local variables while the
+request is handled; the log never sees them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kruimel.assets import AssetFiles
+from kruimel.store import Store, StoreError
+from kruimel.store.writer import Backpressure, BatchWriter
+
+from .clientip import TrustedProxies, client_ip
+from .config import AnalyticsConfig, SiteConfig
+from .errors import InvalidEvent
+from .ingest import build_row, parse_event
+from .normalize import normalize_url
+from .schema import EVENT_COLUMNS, FILTERED_COLUMNS, MIGRATIONS, apply_retention
+from .useragent import UserAgentParser
+from .visitor import DailySalts, utc_now, visitor_key
+
+__all__ = ["Collector"]
+
+log = logging.getLogger("analytics.collector")
+
+_ACCEPTED = b"ok"
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_JSON = (b"content-type", b"application/json")
+_NO_STORE = (b"cache-control", b"no-store")
+_CONTENT_TYPES = frozenset((b"", b"text/plain", b"application/json"))
+
+
+class Collector:
+    """The analytics collector, an ASGI app; mount it at ``/_analytics``.
+
+    A host app calls :meth:`start` and :meth:`stop` from its lifespan (a mounted app gets
+    no lifespan events); served on its own, the collector handles the lifespan itself.
+
+    :param config: the sites and settings.
+    :param store: the ClickHouse store (migrated at :meth:`start`).
+    :param clock: the current aware UTC time; injectable for tests.
+    """
+
+    def __init__(
+        self,
+        config: AnalyticsConfig,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._clock = clock
+        self._trusted = TrustedProxies(config.trusted_proxies)
+        self._user_agents = UserAgentParser()
+        self.salts = DailySalts(store, clock)
+        options: dict[str, Any] = {
+            "journal_dir": config.journal_dir,
+            "max_rows": config.flush_rows,
+            "max_delay": config.flush_seconds,
+            "max_journal_bytes": config.max_journal_bytes,
+        }
+        self.events = BatchWriter(store, "events", EVENT_COLUMNS, name="events", **options)
+        self.filtered = BatchWriter(store, "filtered", FILTERED_COLUMNS, name="filtered", **options)
+        self._assets = AssetFiles(
+            files=frozenset({"tracker.js", "kruimel.js"}), aliases={"script.js": "tracker.js"}
+        )
+        self._summary = _summary_endpoint(config, store, self.flush)
+        self._origins = frozenset(o for s in config.sites for o in s.origins)
+        self._localhost = any(s.allow_localhost for s in config.sites)
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Migrate the schema, apply the retention, replay the journals, start flushing."""
+        if self._started:
+            return
+        await anyio.to_thread.run_sync(self._migrate)
+        await self.events.start()
+        await self.filtered.start()
+        self._started = True
+
+    def _migrate(self) -> None:
+        self.store.migrate(MIGRATIONS)
+        apply_retention(self.store, self.config.retention_months)
+
+    async def stop(self) -> None:
+        """Insert what is buffered (what ClickHouse does not take stays journaled) and stop."""
+        if not self._started:
+            return
+        self._started = False
+        await self.events.stop()
+        await self.filtered.stop()
+
+    async def flush(self) -> None:
+        """Insert every accepted event now (tests, the summary endpoint).
+
+        :raises StoreError: ClickHouse did not take a batch.
+        """
+        await self.events.flush()
+        await self.filtered.flush()
+
+    # -- ASGI --------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if path == "/api/event":
+            await self._event(scope, receive, send)
+        elif path == "/api/summary":
+            await self._summary(scope, receive, send)
+        elif path in ("/script.js", "/kruimel.js"):
+            await self._assets(scope, receive, send)
+        else:
+            await _json(send, 404, {"error": "not found"})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as e:
+                    log.exception("collector failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _allowed_origin(self, origin: str, site: SiteConfig | None) -> bool:
+        if site is not None:
+            return site.allows_origin(origin)
+        if origin.lower() in self._origins:
+            return True
+        return self._localhost and any(s.allows_origin(origin) for s in self.config.sites)
+
+    async def _event(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = user_agent = ""
+        content_type = b""
+        gpc = dnt = False
+        length = -1
+        for key, value in scope["headers"]:
+            if key == b"user-agent":
+                user_agent = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value.decode("latin-1")
+            elif key == b"content-type":
+                content_type = value.split(b";", 1)[0].strip().lower()
+            elif key == b"content-length":
+                length = int(value) if value.isdigit() else -1
+            elif key == b"sec-gpc":
+                gpc = value.strip() == b"1"
+            elif key == b"dnt":
+                dnt = value.strip() == b"1"
+        cors: list[tuple[bytes, bytes]] = [(b"vary", b"Origin")]
+        if origin and self._allowed_origin(origin, None):
+            cors.append((b"access-control-allow-origin", origin.encode("latin-1")))
+        method = scope["method"]
+        if method == "OPTIONS":
+            await self._preflight(send, origin, cors)
+            return
+        if method != "POST":
+            await _json(send, 405, {"error": "use POST"}, [(b"allow", b"POST, OPTIONS")])
+            return
+        try:
+            if content_type not in _CONTENT_TYPES:
+                raise InvalidEvent("send the event as application/json or text/plain", 415)
+            max_body = self.config.max_body_bytes
+            if length > max_body:
+                raise InvalidEvent(f"the body is larger than {max_body} bytes", 413)
+            body = await _read_body(receive, max_body)
+            event = parse_event(body)
+            site = next((s for d in event.domains if (s := self.config.site(d)) is not None), None)
+            if site is None:
+                raise InvalidEvent("unknown site: configure it in [[analytics.sites]]", 403)
+            if origin and not site.allows_origin(origin):
+                raise InvalidEvent("this origin may not send events for this site", 403)
+            page = normalize_url(event.url, keep_fragment=site.hash_routing or event.hash_mode)
+        except InvalidEvent as e:
+            await _json(send, e.status, {"error": e.message}, cors)
+            return
+        except _Disconnected:
+            return
+        if gpc or (dnt and site.honor_dnt):
+            reason = b"ignored-gpc" if gpc else b"ignored-dnt"
+            await _accepted(send, [*cors, (b"x-kruimel", reason)])
+            return
+        now = self._clock()
+        day = now.astimezone(site.tz).date()
+        ua = self._user_agents(user_agent)
+        try:
+            if ua.bot is not None:
+                self.filtered.append(((site.domain, day, ua.bot, 1),))
+                await _accepted(send, [*cors, (b"x-kruimel", b"ignored-bot")])
+                return
+            salt = self.salts.cached(site, day) or await self.salts.salt(site, day)
+            visitor = visitor_key(salt, site, client_ip(scope, self._trusted), user_agent)
+            self.events.append((build_row(event, site, page, ua, visitor, now, day),))
+        except Backpressure as e:
+            await _json(
+                send,
+                503,
+                {"error": "the collector is busy storing earlier events; retry later"},
+                [*cors, (b"retry-after", str(e.retry_after).encode())],
+            )
+            return
+        except StoreError:
+            log.exception("could not get the salt of the day for %s", site.domain)
+            await _json(
+                send,
+                503,
+                {"error": "the analytics store is unavailable; retry later"},
+                [*cors, (b"retry-after", b"30")],
+            )
+            return
+        await _accepted(send, cors)
+
+    async def _preflight(self, send: Send, origin: str, cors: list[tuple[bytes, bytes]]) -> None:
+        if len(cors) < 2:
+            await _json(send, 403, {"error": "this origin may not send events"}, cors)
+            return
+        headers = [
+            *cors,
+            (b"access-control-allow-methods", b"POST"),
+            (b"access-control-allow-headers", b"Content-Type"),
+            (b"access-control-max-age", b"86400"),
+            (b"content-length", b"0"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _summary_endpoint(
+    config: AnalyticsConfig, store: Store, flush: Callable[[], Awaitable[None]]
+) -> ASGIApp:
+    """B2's summary endpoint (``analytics.api_summary``), or a JSON 404 until it exists."""
+    try:
+        module = importlib.import_module("analytics.api_summary")
+    except ModuleNotFoundError as e:
+        if e.name != "analytics.api_summary":
+            raise
+
+        async def missing(scope: Scope, receive: Receive, send: Send) -> None:
+            await _json(send, 404, {"error": "the summary endpoint is not installed"})
+
+        return missing
+    endpoint: ASGIApp = module.make_summary_endpoint(config, store, flush)
+    return endpoint
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise InvalidEvent(f"the body is larger than {limit} bytes", 413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _accepted(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 202,
+            "headers": [_TEXT, _NO_STORE, (b"content-length", b"2"), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": _ACCEPTED})
+
+
+async def _json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                _JSON,
+                _NO_STORE,
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
