@@ -1,0 +1,362 @@
+"""The HTTP endpoints under ``/_consent``: read, make, change and withdraw a choice; see and
+erase the records; the cookie declaration; the banner fragment; the static assets.
+
+Decisions under ``Sec-GPC: 1`` (when ``honor_gpc``): "Accept all" grants every optional
+category except ``marketing`` and is recorded with action ``gpc`` (the record shows that the
+signal was honoured and marketing stayed off); "Reject all" is recorded as ``reject_all``; a
+custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick for marketing
+wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from kruimel.assets import AssetFiles
+from kruimel.headers import append_header, merge_vary
+from kruimel.store import StoreError
+
+from .banner import banner_fingerprint, render_banner, render_manage
+from .config import LANGUAGES, ConsentConfig
+from .cookie import TOKEN_HEADER, dump_token, expire_cookie_headers, headers_of, read_state
+from .cookie import set_cookie_header as cookie_header
+from .errors import ConsentRequestError
+from .i18n import choose_language
+from .policy import policy_data, render_policy
+from .records import ConsentLog
+from .state import ConsentState
+
+__all__ = ["MAX_BODY", "ConsentEndpoints", "safe_next"]
+
+log = logging.getLogger("kruimel.consent")
+
+MAX_BODY = 8 * 1024
+_FORM = "application/x-www-form-urlencoded"
+_JSON_KEYS = frozenset({"accept", "categories", "control", "lang"})
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _default_port(scheme: str) -> str:
+    return ":443" if scheme == "https" else ":80"
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    netloc = parts.netloc.lower().rsplit("@", 1)[-1].removesuffix(_default_port(parts.scheme))
+    return f"{parts.scheme}://{netloc}"
+
+
+def safe_next(value: str | None, own_origin: str, fallback: str = "/") -> str:
+    """``value`` as a same-origin path to redirect to, or ``fallback``: never an open
+    redirect (no other host, no ``//host``, no backslashes or control characters)."""
+    if not value or any(ord(ch) < 0x20 or ch == "\\" for ch in value):
+        return fallback
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        if _origin_of(value) != own_origin:
+            return fallback
+        value = parts._replace(scheme="", netloc="").geturl() or "/"
+    if not value.startswith("/") or value.startswith("//"):
+        return fallback
+    return value
+
+
+class ConsentEndpoints:
+    """ASGI app for every path under ``config.prefix`` (mount it there, or let
+    :class:`~consent.middleware.ConsentMiddleware` route to it).
+
+    Reads the visitor's state from ``scope["consent"]`` when the middleware set it.
+
+    :param log: the proof-of-consent log; it takes its retention from ``config``. Without
+        one, decisions cannot be proven, so every POST/DELETE answers 503.
+    """
+
+    def __init__(self, config: ConsentConfig, log: ConsentLog | None) -> None:
+        self.config = config
+        self.log = log
+        if log is not None:
+            log.retention_months = config.record_retention_months
+        self.static = AssetFiles()
+        self.fingerprints = {lang: banner_fingerprint(config, lang) for lang in LANGUAGES}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        path = scope["path"]
+        rest = path[len(self.config.prefix) :] if path.startswith(self.config.prefix) else path
+        if rest.startswith("/static/"):
+            await self.static(scope, receive, send)
+            return
+        response = await _Exchange(self, scope, receive).respond(rest.rstrip("/"))
+        await response(scope, receive, send)
+
+
+class _Exchange:
+    """One request to the endpoints: all per-request state lives here."""
+
+    def __init__(self, app: ConsentEndpoints, scope: Scope, receive: Receive) -> None:
+        self.app, self.config, self.scope, self.receive = app, app.config, scope, receive
+        self.method = scope["method"].upper()
+        self.headers = headers_of(scope)
+        self.scheme = scope.get("scheme", "http")
+        self.host = self.headers.get("host", "").lower() or "localhost"
+        self.own_origin = f"{self.scheme}://{self.host.removesuffix(_default_port(self.scheme))}"
+        origin = self.headers.get("origin", "")
+        self.cors = origin if origin in self.config.cors_origins else None
+        found = scope.get("consent")
+        self.state = found if isinstance(found, ConsentState) else read_state(self.config, scope)
+        self.lang = choose_language(self.config, scope)
+        self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+    async def respond(self, rest: str) -> Response:
+        routes: dict[str, dict[str, Any]] = {
+            "": {"GET": self.get_state, "POST": self.post, "DELETE": self.withdraw},
+            "/records": {"GET": self.get_records, "DELETE": self.erase},
+            "/policy": {"GET": self.policy},
+            "/banner": {"GET": self.banner},
+        }
+        handlers = routes.get(rest)
+        if handlers is None:
+            return self.finish(JSONResponse({"error": "not found"}, 404))
+        if "GET" in handlers:
+            handlers["HEAD"] = handlers["GET"]
+        if self.method == "OPTIONS":
+            return self.finish(self.preflight(sorted(handlers)))
+        handler = handlers.get(self.method)
+        if handler is None:
+            allow = ", ".join(sorted(handlers))
+            return self.finish(
+                JSONResponse({"error": "method not allowed"}, 405, headers={"Allow": allow})
+            )
+        try:
+            if self.method in ("POST", "DELETE"):
+                self.check_origin()
+            return self.finish(await handler())
+        except ConsentRequestError as e:
+            return self.finish(JSONResponse({"error": e.message}, e.status, _NO_STORE))
+        except StoreError:
+            log.exception("consent log unavailable")
+            return self.finish(
+                JSONResponse({"error": "could not store the decision; try again"}, 503, _NO_STORE)
+            )
+
+    # -- cross-site checks and CORS ------------------------------------------------
+    def check_origin(self) -> None:
+        """Refuse a state-changing request from another site (403)."""
+        origin = self.headers.get("origin")
+        if origin and origin != "null":
+            source: str | None = _origin_of(origin) or origin
+        elif origin == "null":
+            source = "null"
+        elif self.headers.get("sec-fetch-site") in ("same-origin", "none"):
+            return
+        elif "referer" in self.headers:
+            source = _origin_of(self.headers["referer"]) or "null"
+        else:
+            return  # no browser omits all three: a server-side client, not a forged form
+        if source != self.own_origin and source not in self.config.cors_origins:
+            raise ConsentRequestError(403, "cross-site request refused")
+
+    def preflight(self, methods: list[str]) -> Response:
+        if self.cors is None:
+            return JSONResponse({"error": "origin not allowed"}, 403)
+        wanted = self.headers.get("access-control-request-method", "").upper()
+        if wanted and wanted not in methods:
+            return JSONResponse({"error": "method not allowed"}, 405)
+        return Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Methods": ", ".join(methods),
+                "Access-Control-Allow-Headers": f"content-type, {TOKEN_HEADER}",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+
+    def finish(self, response: Response) -> Response:
+        merge_vary(response.raw_headers, b"Origin")
+        if self.cors is not None:
+            append_header(
+                response.raw_headers, b"access-control-allow-origin", self.cors.encode("latin-1")
+            )
+        return response
+
+    # -- reading -------------------------------------------------------------------
+    def state_body(self, state: ConsentState) -> dict[str, Any]:
+        body = state.to_json()
+        if self.cors is not None and state.decided:
+            body["token"] = dump_token(self.config, state)
+        return body
+
+    async def get_state(self) -> Response:
+        return JSONResponse(self.state_body(self.state), headers=_NO_STORE)
+
+    async def banner(self) -> Response:
+        render = render_manage if self.state.decided else render_banner
+        own_page = self.headers.get("referer") if not self.cors else None
+        next_url = safe_next(self.query.get("next") or own_page, self.own_origin)
+        html = render(self.config, state=self.state, lang=self.lang, next_url=next_url, nonce=None)
+        return HTMLResponse(html, headers=_NO_STORE)
+
+    async def policy(self) -> Response:
+        if self.query.get("format") == "json":
+            return JSONResponse(policy_data(self.config, self.lang))
+        next_url = safe_next(self.scope.get("path", "/"), self.own_origin)
+        next_url += f"?lang={self.lang}"
+        html = render_policy(self.config, state=self.state, lang=self.lang, next_url=next_url)
+        return HTMLResponse(html, headers={**_NO_STORE, "Content-Language": self.lang})
+
+    def consent_log(self) -> ConsentLog:
+        if self.app.log is None:
+            raise ConsentRequestError(503, "no consent log is configured on this server")
+        return self.app.log
+
+    async def get_records(self) -> Response:
+        records = await self.consent_log().records_for(self.state.id)
+        body = {"consent_id": self.state.id, "records": records}
+        return JSONResponse(
+            body,
+            headers={
+                **_NO_STORE,
+                "Content-Disposition": 'attachment; filename="consent-records.json"',
+            },
+        )
+
+    async def erase(self) -> Response:
+        return JSONResponse(await self.consent_log().erase(self.state.id), headers=_NO_STORE)
+
+    # -- deciding ------------------------------------------------------------------
+    async def read_body(self) -> bytes:
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ConsentRequestError(400, "the client went away")
+            size += len(message.get("body", b""))
+            if size > MAX_BODY:
+                raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def choice(self, accept: object, categories: dict[str, bool]) -> tuple[dict[str, bool], str]:
+        """The categories switched on and the action to record."""
+        optional = self.config.optional_categories
+        if accept == "all":
+            allowed = dict.fromkeys(optional, True)
+            if self.state.gpc and "marketing" in allowed:
+                allowed["marketing"] = False
+                return allowed, "gpc"
+            return allowed, "accept_all"
+        if accept == "none":
+            return {}, "reject_all"
+        if accept in ("custom", None):
+            for name, on in categories.items():
+                if name not in optional and name not in self.config.required_categories:
+                    known = ", ".join(c.name for c in self.config.categories)
+                    raise ConsentRequestError(400, f"unknown category {name!r}; use {known}")
+                if not on and name in self.config.required_categories:
+                    raise ConsentRequestError(400, f"category {name!r} cannot be switched off")
+            return categories, "custom"
+        raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
+
+    async def post(self) -> Response:
+        body = await self.read_body()
+        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == _FORM:
+            return await self.post_form(body)
+        if kind != "application/json":
+            raise ConsentRequestError(415, f"send application/json or {_FORM}")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ConsentRequestError(400, "malformed JSON") from e
+        if not isinstance(data, dict) or set(data) - _JSON_KEYS:
+            raise ConsentRequestError(400, f"send an object with {', '.join(sorted(_JSON_KEYS))}")
+        categories = data.get("categories", {})
+        if not isinstance(categories, dict) or not all(
+            isinstance(v, bool) for v in categories.values()
+        ):
+            raise ConsentRequestError(400, 'categories: an object such as {"analytics": true}')
+        if "accept" not in data and "categories" not in data:
+            raise ConsentRequestError(400, "give accept or categories")
+        control = data.get("control", "api")
+        if control not in ("api", "banner"):
+            raise ConsentRequestError(400, "control must be 'api' or 'banner'")
+        allowed, action = self.choice(data.get("accept"), categories)
+        state = await self.decide(allowed, action, control, data.get("lang"))
+        response = JSONResponse(self.state_body(state), headers=_NO_STORE)
+        self.set_cookies(response, state)
+        return response
+
+    async def post_form(self, body: bytes) -> Response:
+        try:
+            fields = parse_qsl(body.decode("utf-8"), max_num_fields=64, strict_parsing=False)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ConsentRequestError(400, "malformed form") from e
+        values = dict(fields)
+        ticked = {value: True for key, value in fields if key == "categories"}
+        accept = values.get("accept")
+        if accept is None:
+            raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
+        allowed, action = self.choice(accept, ticked)
+        state = await self.decide(allowed, action, "form", values.get("lang"))
+        referer = self.headers.get("referer")
+        target = safe_next(values.get("next") or referer, self.own_origin)
+        response = RedirectResponse(target, 303, headers=_NO_STORE)
+        self.set_cookies(response, state)
+        return response
+
+    async def withdraw(self) -> Response:
+        state = await self.decide({}, "withdraw", "api", None)
+        response = JSONResponse(self.state_body(state), headers=_NO_STORE)
+        self.set_cookies(response, state)
+        return response
+
+    async def decide(
+        self, allowed: dict[str, bool], action: str, control: str, lang: object
+    ) -> ConsentState:
+        consent_log = self.consent_log()
+        if isinstance(lang, str) and lang in LANGUAGES:
+            self.lang = lang
+        state = ConsentState.decide(self.config, allowed, id=self.state.id, gpc=self.state.gpc)
+        fingerprint = self.app.fingerprints[self.lang]
+        await consent_log.record(state, action, control, self.lang, fingerprint)
+        return state
+
+    def set_cookies(self, response: Response, state: ConsentState) -> None:
+        """The new consent cookie, and expiry of cookies of categories now denied."""
+        secure = self.scheme == "https"
+        headers = response.raw_headers
+        append_header(headers, b"set-cookie", cookie_header(self.config, state, secure))
+        denied = [c for c in self.config.optional_categories if not state.allows(c)]
+        turned_off = [c for c in denied if self.state.decided and self.state.allows(c)]
+        present = _cookie_names(self.headers.get("cookie", ""))
+        for names, only_present in ((turned_off, False), (denied, True)):
+            for value in expire_cookie_headers(
+                self.config,
+                names,
+                present=present,
+                host=self.host,
+                secure=secure,
+                only_present=only_present,
+            ):
+                if (b"set-cookie", value) not in headers:
+                    append_header(headers, b"set-cookie", value)
+
+
+def _cookie_names(header: str) -> list[str]:
+    return [part.split("=", 1)[0].strip() for part in header.split(";") if "=" in part]
