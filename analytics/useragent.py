@@ -32,7 +32,7 @@ _CRAWLER = re.compile(
     r"bingpreview|mediapartners|adsbot|feedfetcher|feedparser|rss|monitor|uptime|pingdom|"
     r"statuscake|site24x7|checkly|datadog|newrelic|gtmetrix|semrush|ahrefs|mj12|dotbot|"
     r"petalbot|yandex(bot|images)|baiduspider|bytespider|applebot|duckduckbot|gptbot|"
-    r"ccbot|claudebot|anthropic|perplexity|amazonbot|whatsapp/|slack-imgproxy|"
+    r"ccbot|claudebot|anthropic|perplexity|amazonbot|whatsapp/|slack-imgproxy|pinterest/|"
     r"skypeuripreview|curl/|wget/|python-requests|python-urllib|httpx|aiohttp|go-http-client|"
     r"okhttp|java/|libwww|node-fetch|axios/|postman|insomnia|http_request|scrapy|nutch|"
     r"^mozilla/5\.0$",

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from kruimel.store import StoreError
+from kruimel.store.journal import Journal, Segment, decode_row, encode_row
+
+
+def test_journal_row_round_trips_dates_datetimes_maps_and_bytes() -> None:
+    row = [
+        "example.nl",
+        datetime(2026, 11, 20, 12, 30, 5, tzinfo=UTC),
+        date(2026, 11, 20),
+        7947701230192589837,
+        1.5,
+        {"plan": "pro", "$d": "2026-01-01", "$m": "x"},
+        b"\x00\xff",
+        ["a", "b"],
+        "café ☕\n",
+        None,
+    ]
+    line = encode_row(row)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert decode_row(line) == row
+
+
+def test_journal_row_rejects_unknown_types() -> None:
+    with pytest.raises(TypeError):
+        encode_row([object()])
+
+
+def test_journal_segment_rotation_and_removal(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, "t")
+    journal.open()
+    journal.write([encode_row([1]), encode_row([2])])
+    first = journal.seal()
+    assert first is not None
+    journal.write([encode_row([3])])
+    second = journal.seal()
+    assert second is not None and first[0] < second[0]
+    assert journal.seal() is None
+    segments = journal.recover()
+    assert [s.id for s in segments] == [first[0], second[0]]
+    assert [journal.load(s) for s in segments] == [[[1], [2]], [[3]]]
+    journal.remove(segments[0])
+    assert [s.id for s in journal.recover()] == [second[0]]
+    journal.close()
+
+
+def test_journal_torn_last_line_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "t-00000000000000000001-abcd.jsonl"
+    path.write_bytes(encode_row(["a", 1]) + encode_row(["b", 2]) + b'["c", 3')
+    journal = Journal(tmp_path, "t")
+    journal.open()
+    (segment,) = journal.recover()
+    with caplog.at_level(logging.WARNING):
+        rows = journal.load(segment)
+    assert rows == [["a", 1], ["b", 2]]
+    assert "torn last line 3" in caplog.text
+    journal.close()
+
+
+def test_journal_corrupt_middle_line_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "t-00000000000000000001-abcd.jsonl"
+    path.write_bytes(encode_row(["a"]) + b"\xff\xfe garbage\n" + encode_row(["b"]))
+    journal = Journal(tmp_path, "t")
+    assert journal.load(Segment("x", None, 0, path)) == [["a"], ["b"]]
+
+
+def test_journal_empty_leftover_segment_is_dropped(tmp_path: Path) -> None:
+    (tmp_path / "t-00000000000000000001-abcd.jsonl").write_bytes(b"")
+    journal = Journal(tmp_path, "t")
+    assert journal.recover() == []
+    assert not list(tmp_path.glob("*.jsonl"))
+
+
+def test_journal_is_locked_to_one_writer(tmp_path: Path) -> None:
+    first = Journal(tmp_path, "t")
+    first.open()
+    with pytest.raises(StoreError, match="in use by another writer"):
+        Journal(tmp_path, "t").open()
+    other = Journal(tmp_path, "other")  # another name in the same directory is fine
+    other.open()
+    other.close()
+    first.close()
+    again = Journal(tmp_path, "t")
+    again.open()
+    again.close()
