@@ -210,8 +210,9 @@ class _Exchange:
     async def policy(self) -> Response:
         if self.query.get("format") == "json":
             return JSONResponse(policy_data(self.config, self.lang))
-        next_url = safe_next(self.scope.get("path", "/"), self.own_origin)
-        next_url += f"?lang={self.lang}"
+        # The manage button's GET form carries the page the visitor came from.
+        here = f"{self.config.prefix}/policy?lang={self.lang}"
+        next_url = safe_next(self.query.get("next"), self.own_origin, fallback=here)
         html = render_policy(self.config, state=self.state, lang=self.lang, next_url=next_url)
         return HTMLResponse(html, headers={**_NO_STORE, "Content-Language": self.lang})
 
