@@ -34,7 +34,7 @@ __all__ = [
 
 MAX_PROPS = 10
 MAX_PROP_KEY = 64
-MAX_PROP_VALUE = 256
+MAX_PROP_VALUE = 512
 MAX_NAME = 120
 MAX_DURATION_MS = 24 * 3600 * 1000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -146,9 +146,8 @@ def _props(value: Any) -> dict[str, str]:
             text = str(raw)
         else:
             raise InvalidEvent(f"prop {key!r} must be a string, number or boolean")
-        if len(text) > MAX_PROP_VALUE:
-            raise InvalidEvent(f"prop {key!r} is longer than {MAX_PROP_VALUE} characters")
-        props[key] = text
+        # truncated, not refused: the tracker sends whole link URLs as props
+        props[key] = text[:MAX_PROP_VALUE]
     return props
 
 

@@ -12,11 +12,6 @@ import pytest
 from analytics import AnalyticsConfig, Collector, SiteConfig
 from kruimel.store import Store
 
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
-
 
 class Clock:
     """A settable UTC clock for salts and event timestamps."""
@@ -67,14 +62,3 @@ async def client(collector: Collector) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=collector, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://collector") as c:
         yield c
-
-
-def pageview(**fields: object) -> dict[str, object]:
-    """A Plausible page view body, with ``fields`` overriding."""
-    body: dict[str, object] = {"n": "pageview", "u": "https://example.nl/", "d": "example.nl"}
-    body.update(fields)
-    return body
-
-
-def count(store: Store, table: str = "events") -> int:
-    return int(store.query(f"SELECT count() FROM {table}")[0][0])
