@@ -51,13 +51,19 @@ _ATTRS = rb"(?:[^>\"'=]++|=" + _WS + rb"*+(?:\"[^\"]*+\"|'[^']*+'|(?=[^\"']))|[\
 _SCAN = re.compile(
     rb"(?:[^<]++"  # text
     rb"|<!--(?:>|->|.*?-->)"  # a complete comment (HTML allows <!--> and <!--->)
-    rb"|<(?!(?:" + _NAMES + rb")[\t\n\f\r />])[a-z][^\t\n\f\r />]*+" + _ATTRS  # other tags
-    + rb"|</(?!head[\t\n\f\r />])[a-z][^\t\n\f\r />]*+" + _ATTRS  # end tags but </head>
+    rb"|<(?!(?:"
+    + _NAMES
+    + rb")[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
+    + _ATTRS  # other tags
+    + rb"|</(?!head[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
+    + _ATTRS  # end tags but </head>
     + rb"|<[!?](?!--)[^>]*+>"  # doctype, CDATA-ish and processing instructions
     rb"|</(?=[^a-z])[^>]*+>"  # '</' plus a non-letter: a bogus comment up to '>'
     rb"|<(?=[^a-z!?/])"  # a '<' that opens nothing, as in "1 < 2"
     rb")*+"
-    rb"(?:(?P<tag><(?P<name>" + _NAMES + rb"))(?=[\t\n\f\r />])|(?P<endhead></head)(?=[\t\n\f\r />])"
+    rb"(?:(?P<tag><(?P<name>"
+    + _NAMES
+    + rb"))(?=[\t\n\f\r />])|(?P<endhead></head)(?=[\t\n\f\r />])"
     rb"|(?P<stuck><))?",
     re.IGNORECASE | re.DOTALL,
 )
@@ -240,7 +246,14 @@ class HtmlRewriter:
         return self._start_tag(buf, start, m.group("name").lower(), out, final=final)
 
     def _body_step(
-        self, buf: bytes, low: bytes, pos: int, marks: dict[bytes, int], out: list[bytes], *, final: bool
+        self,
+        buf: bytes,
+        low: bytes,
+        pos: int,
+        marks: dict[bytes, int],
+        out: list[bytes],
+        *,
+        final: bool,
     ) -> int:
         """The fast path once the body has begun: only gated elements are left to find.
 
@@ -312,7 +325,9 @@ class HtmlRewriter:
         self._state = _TAG  # a start tag; doctypes and bogus comments also end at '>'
         return pos + 1
 
-    def _start_tag(self, buf: bytes, pos: int, name: bytes, out: list[bytes], *, final: bool) -> int:
+    def _start_tag(
+        self, buf: bytes, pos: int, name: bytes, out: list[bytes], *, final: bool
+    ) -> int:
         """Handle one interesting start tag at ``pos``. Returns the new position or -1."""
         m = _START_TAG.match(buf, pos)
         if m is None:

@@ -1,0 +1,286 @@
+"""The consent middleware: the server half of Kruimel in front of any ASGI app.
+
+Per HTTP request it reads the visitor's choice once and puts it in ``scope["consent"]``;
+requests under ``config.prefix`` go to :class:`~consent.endpoints.ConsentEndpoints`; every
+other response passes the cookie guard, and HTML pages are rewritten as they stream (banner
+or manage control, head assets, Consent Mode, gated elements of allowed categories).
+
+Pure ASGI, like Starlette's ``GZipMiddleware``: options and everything derived from them
+are set up once in ``__init__``; each request gets its own :class:`_Responder`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import anyio
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kruimel.headers import RawHeaders, delete_header, header_list, merge_vary, set_header
+
+from .banner import render_banner, render_head, render_manage
+from .config import ConsentConfig
+from .consent_mode import ConsentMode
+from .cookie import read_state
+from .endpoints import ConsentEndpoints
+from .errors import ConsentConfigError
+from .guard import CookieGuard
+from .i18n import choose_language
+from .records import ConsentLog
+from .rewrite import HtmlRewriter
+from .state import ConsentState
+
+__all__ = ["ConsentMiddleware", "csp_script_policy"]
+
+_NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]+)'")
+# Statuses whose body is a page a person sees. Not 204/304 (no body), 206 (a byte range of
+# the page: offsets would break), 1xx and 3xx (the browser never shows the body).
+_NO_PAGE = frozenset({204, 206, 304})
+
+
+def csp_script_policy(policies: list[bytes]) -> tuple[str | None, bool]:
+    """``(nonce, inline_allowed)`` for ``Content-Security-Policy`` header values.
+
+    The nonce comes from the directive that governs script elements (``script-src-elem``,
+    else ``script-src``, else ``default-src``). Without a nonce, an inline script is allowed
+    only when no policy governs scripts or each one that does says ``'unsafe-inline'``.
+    """
+    nonce: str | None = None
+    inline = True
+    for policy in policies:
+        directives: dict[bytes, bytes] = {}
+        for directive in policy.split(b";"):
+            name, _, sources = directive.strip().partition(b" ")
+            if name:
+                directives.setdefault(name.lower(), sources)
+        for name in (b"script-src-elem", b"script-src", b"default-src"):
+            if name in directives:
+                sources = directives[name]
+                found = _NONCE.search(sources)
+                if found is not None:
+                    nonce = nonce or found.group(1).decode("ascii")
+                elif b"'unsafe-inline'" not in sources.lower():
+                    inline = False
+                break
+    return nonce, inline or nonce is not None
+
+
+class ConsentMiddleware:
+    """Consent banner, cookie guard and gated-element activation for an ASGI app.
+
+    ``app.add_middleware(ConsentMiddleware, config=config, log=log)``.
+
+    :param config: the site's :class:`~consent.config.ConsentConfig`.
+    :param log: the proof-of-consent log used by the endpoints. Its table is created at
+        lifespan startup: the middleware takes part in the lifespan protocol (and answers it
+        alone for an app that does not speak it). A ``BatchWriter`` behind the log is the
+        host's to start and stop.
+    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``.
+    """
+
+    def __init__(self, app: ASGIApp, config: ConsentConfig, log: ConsentLog | None = None) -> None:
+        if not isinstance(config, ConsentConfig):
+            raise ConsentConfigError(
+                f"config: give a consent.ConsentConfig, not {type(config).__name__}"
+            )
+        self.app = app
+        self.config = config
+        self.log = log
+        self.endpoints = ConsentEndpoints(config, log)
+        self.guard = CookieGuard(config)
+        self.consent_mode = ConsentMode(config)
+        self.prefix = config.prefix.rstrip("/")
+        self._prefix_dir = self.prefix + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.log is not None:
+                await self._lifespan(self.log, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        state = read_state(self.config, scope)
+        scope["consent"] = state
+        path: str = scope["path"]
+        if path == self.prefix or path.startswith(self._prefix_dir):
+            await self.endpoints(scope, receive, send)
+            return
+        responder = _Responder(self, scope, state, send)
+        await self.app(scope, receive, responder.send)
+
+    async def _lifespan(self, log: ConsentLog, scope: Scope, receive: Receive, send: Send) -> None:
+        # The log's table must exist before the first decision. The startup message is
+        # caught on its way to the app, so the app's own startup runs after it (and fails,
+        # as the server expects, when the store cannot be reached).
+        took_part = False
+
+        async def receive_with_log() -> Message:
+            nonlocal took_part
+            took_part = True
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await log.start()
+            return message
+
+        try:
+            await self.app(scope, receive_with_log, send)
+        except Exception:
+            if took_part:
+                raise
+        if not took_part:
+            # The app does not speak lifespan (it raised or returned at once, as Django and
+            # bare apps do): answer the protocol for the log alone.
+            await _answer_lifespan(log, receive, send)
+
+
+async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await log.start()
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class _Responder:
+    """One response: guards its headers and, for an HTML page, rewrites its body.
+
+    Non-HTML responses cost one pass over the header list: the start message goes out as
+    soon as it is seen. For a page the start message is held back until the first body
+    message, because only then is it known whether the whole body came at once (the new
+    ``Content-Length`` can be given) or streams (``Content-Length`` is dropped and the
+    server chunks it).
+    """
+
+    __slots__ = ("mw", "scope", "state", "server_send", "start", "rewriter")
+
+    def __init__(
+        self, mw: ConsentMiddleware, scope: Scope, state: ConsentState, send: Send
+    ) -> None:
+        self.mw = mw
+        self.scope = scope
+        self.state = state
+        self.server_send = send
+        self.start: Message | None = None
+        self.rewriter: HtmlRewriter | None = None
+
+    async def send(self, message: Message) -> None:
+        rewriter = self.rewriter
+        if rewriter is None:
+            if message["type"] == "http.response.start":
+                self.on_start(message)
+                if self.rewriter is not None:
+                    self.start = message
+                    return
+            await self.server_send(message)
+            return
+        kind = message["type"]
+        if kind == "http.response.pathsend":
+            # A file response the server would send itself: read the page to rewrite it.
+            body = await anyio.Path(message["path"]).read_bytes()
+            message = {"type": "http.response.body", "body": body, "more_body": False}
+            kind = "http.response.body"
+        if kind != "http.response.body":
+            await self.server_send(message)  # trailers, early hints
+            return
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        start = self.start
+        if start is not None:
+            self.start = None
+            headers: RawHeaders = start["headers"]
+            if not more:
+                body = rewriter.feed(body) + rewriter.finish()
+                set_header(headers, b"content-length", str(len(body)).encode("ascii"))
+                await self.server_send(start)
+                await self.server_send({"type": "http.response.body", "body": body})
+                return
+            delete_header(headers, b"content-length")
+            await self.server_send(start)
+        out = rewriter.feed(body) if more else rewriter.feed(body) + rewriter.finish()
+        if out or not more:
+            await self.server_send({"type": "http.response.body", "body": out, "more_body": more})
+
+    def on_start(self, message: Message) -> None:
+        """Guard the headers; set up the rewriter when the response is an HTML page."""
+        headers = header_list(message)
+        content_type = b""
+        policies: list[bytes] = []
+        cookies = False
+        plain = True  # not compressed, not a download
+        for key, value in headers:
+            key = key.lower()
+            if key == b"content-type":
+                content_type = value
+            elif key == b"set-cookie":
+                cookies = True
+            elif key == b"content-encoding":
+                plain = plain and value.strip().lower() in (b"", b"identity")
+            elif key == b"content-disposition":
+                plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
+            elif key == b"content-security-policy":
+                policies.append(value)
+        mw, state = self.mw, self.state
+        if cookies:
+            mw.guard.filter(headers, state)
+        status: int = message["status"]
+        if (
+            not plain
+            or content_type.lstrip()[:9].lower() != b"text/html"
+            or status in _NO_PAGE
+            or status < 200
+            or 300 <= status < 400
+        ):
+            return
+        # The page now depends on the consent cookie: say so to caches, and drop the
+        # validators of the app's own bytes (a 304 would bring back a stale banner).
+        delete_header(headers, b"etag")
+        delete_header(headers, b"last-modified")
+        merge_vary(headers, b"Cookie")
+        scope = self.scope
+        if scope["method"] == "HEAD":
+            # Same headers as a GET would get, but the length of the rewritten page is
+            # unknown without its body, so none is given.
+            delete_header(headers, b"content-length")
+            return
+        self.expire_denied(headers)
+        nonce, inline = csp_script_policy(policies)
+        config = mw.config
+        lang = choose_language(config, scope)
+        query: bytes = scope.get("query_string", b"")
+        next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+        render = render_manage if state.decided else render_banner
+        body = render(config, state=state, lang=lang, next_url=next_url, nonce=nonce)
+        self.rewriter = HtmlRewriter(
+            prelude=mw.consent_mode.render(state, nonce=nonce, inline=inline).encode(),
+            head=render_head(config, lang=lang, nonce=nonce).encode(),
+            body=body.encode(),
+            allowed=frozenset(state.allowed),
+            nonce=nonce,
+        )
+
+    def expire_denied(self, headers: RawHeaders) -> None:
+        """Expire the cookies of denied categories that the request still carries."""
+        cookie = host = b""
+        for key, value in self.scope["headers"]:
+            if key == b"cookie":
+                cookie = cookie + b"; " + value if cookie else value
+            elif key == b"host":
+                host = value
+        if not cookie:
+            return
+        present = list(cookie_parser(cookie.decode("latin-1")))
+        self.mw.guard.expire(
+            headers,
+            self.state,
+            present,
+            host=host.decode("latin-1").lower() or "localhost",
+            secure=self.scope.get("scheme") == "https",
+        )
