@@ -154,12 +154,16 @@ class _Exchange:
     def check_origin(self) -> None:
         """Refuse a state-changing request from another site (403)."""
         origin = self.headers.get("origin")
+        fetch_site = self.headers.get("sec-fetch-site")  # set by the browser, not by pages
         if origin and origin != "null":
             source: str | None = _origin_of(origin) or origin
+        elif fetch_site is not None:
+            # "Origin: null" comes from pages with Referrer-Policy: no-referrer, too.
+            if fetch_site in ("same-origin", "none"):
+                return
+            source = "null"
         elif origin == "null":
             source = "null"
-        elif self.headers.get("sec-fetch-site") in ("same-origin", "none"):
-            return
         elif "referer" in self.headers:
             source = _origin_of(self.headers["referer"]) or "null"
         else:

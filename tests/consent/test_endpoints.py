@@ -249,7 +249,8 @@ def test_safe_next_fallback() -> None:
         {"Origin": "https://www.example.nl.evil.example"},
         {"Referer": "https://evil.example/page"},
         {"Referer": "not a url"},
-        {"Sec-Fetch-Site": "cross-site", "Referer": "https://evil.example/"},
+        {"Sec-Fetch-Site": "cross-site", "Referer": f"{SITE}/page"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
     ],
 )
 @pytest.mark.parametrize(
@@ -276,6 +277,7 @@ async def test_cross_site_changes_are_forbidden(
         {"Origin": SITE},
         {"Origin": "https://www.example.nl:443"},
         {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
         {"Referer": f"{SITE}/page"},
         {},
     ],
