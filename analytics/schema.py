@@ -13,6 +13,9 @@ Storage choices (measured by ``bench/disk.py``, about 10 bytes per event in all)
 * ``pages_daily`` is filled by a materialised view: page views and a ``uniq`` state of
   visitor keys per site, day and path. The summary reads it for the time series, the top
   pages and the visitor and page-view totals.
+* ``visits_daily`` holds each closed day's visits (totals and per source, referrer, UTM
+  tags, browser, os, device), rolled up by the summary from the raw events once the day is
+  over (visits cannot be cut by a materialised view); see :func:`analytics.summary.roll_up`.
 * Every statement uses ``$on_cluster`` and ``$<Engine>`` (see :func:`kruimel.store.render`),
   so the same schema runs on chDB, a single server and a replicated cluster.
 
@@ -147,14 +150,50 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "analytics/0005_visits_daily",
+        (
+            # Visits of closed days, per dimension, written by analytics.summary.roll_up:
+            # a visit is a sequence of events, which no materialised view can cut, so the
+            # summary computes a day's visits once from the raw events when the day is over
+            # and reads this table afterwards. Counts are final per day; visitors per day
+            # sum to the daily-unique visitors of a period. A later roll-up of the same day
+            # (after late events) replaces it: ReplacingMergeTree on rolled_at, read FINAL.
+            """
+            CREATE TABLE IF NOT EXISTS visits_daily $on_cluster (
+                site LowCardinality(String),
+                day Date,
+                dim LowCardinality(String),
+                k1 String,
+                k2 String,
+                k3 String,
+                visitors UInt64,
+                visits UInt64,
+                pageviews UInt64,
+                bounces UInt64,
+                duration_ms UInt64,
+                rolled_at DateTime64(3, 'UTC')
+            ) ENGINE = $ReplacingMergeTree(rolled_at)
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (site, day, dim, k1, k2, k3)
+            TTL day + toIntervalMonth(25)
+            SETTINGS ttl_only_drop_parts = 1
+            """,
+        ),
+    ),
 )
 
 # Tables whose TTL follows the configured retention, and the column each TTL counts from.
-_RETAINED = (("events", "ts"), ("pages_daily", "day"), ("filtered", "day"))
+_RETAINED = (
+    ("events", "ts"),
+    ("pages_daily", "day"),
+    ("visits_daily", "day"),
+    ("filtered", "day"),
+)
 
 
 def apply_retention(store: Store, months: int = DEFAULT_RETENTION_MONTHS) -> list[str]:
-    """Keep analytics data ``months`` months: set the TTL of events, rollup and bot counts.
+    """Keep analytics data ``months`` months: set the TTL of events, rollups and bot counts.
 
     Idempotent and cheap at every start: a table is altered only when its TTL changes
     (:func:`kruimel.store.ensure_ttl`). Run after migrating. Returns the tables altered.

@@ -1,0 +1,351 @@
+"""The numbers behind ``GET /api/summary`` and ``kruimel summary``: one site, one period.
+
+Definitions (what each number means, honestly):
+
+* **visitors** is *daily-unique*: visitor keys rotate every site-local day (the salt is
+  thrown away), so one person on two days counts as two visitors. Over a period it is the
+  sum of each day's unique visitor keys, in the totals and in every list.
+* **pageviews** counts ``pageview`` events.
+* **visits** are sessions: one visitor key's events of one day, split where more than 30
+  minutes pass without an event. An ``engagement`` event keeps a visit alive but never
+  starts one; a visit without a page view is not counted.
+* **bounce_rate** is Plausible's: the percentage of visits with exactly one page view and no
+  custom event, rounded to a whole percent.
+* **visit_duration** is the mean, in whole seconds, of: the time from a visit's first to its
+  last page view, plus the engagement time the tracker reported for the last page (the
+  ``duration_ms`` of the engagement events after the last page view, on its path). A bounce
+  without an engagement event lasts 0 seconds.
+* **views_per_visit** is page views in visits / visits, to 2 decimals.
+* **sources**, **referrers** and **utm** describe how a visit *entered*: the source,
+  referrer host and UTM tags of its first page view (:data:`DIRECT` when it had none).
+  **browsers**, **os** and **devices** are those of a visit's first page view. Each of
+  these lists counts visitors and visits; **pages** counts visitors and page views;
+  **events** counts custom events and the visitors who sent them.
+* **filtered_bots** is how many requests were recognised as bots and not counted.
+
+Lists are sorted by their first count, descending (pages by page views, events by count,
+the others by visitors), then by name, and cut at ``limit``. The time series has every day
+of the period, zero-filled.
+
+Where the numbers come from: page views, visitors, the time series and the pages from the
+``pages_daily`` rollup (a materialised view). A visit is a property of a *sequence* of
+events, which no materialised view can cut, so visits and everything counted per visit are
+computed from the raw events for days that are still open and, once a day is over, rolled
+up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that day. A closed
+day is rolled up again when late events change its page-view count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from string import Template
+from typing import Any
+
+import anyio
+
+from kruimel.store import Store
+
+from .period import Period
+
+__all__ = ["DIRECT", "NOT_SET", "VISIT_GAP_SECONDS", "roll_up", "summarize"]
+
+VISIT_GAP_SECONDS = 30 * 60
+DIRECT = "Direct / None"
+NOT_SET = "(not set)"
+
+# The lists read from visits_daily / the visit query, and the key names of their entries.
+_DIMS: dict[str, tuple[str, ...]] = {
+    "sources": ("source",),
+    "referrers": ("referrer",),
+    "utm": ("source", "medium", "campaign"),
+    "browsers": ("browser",),
+    "os": ("os",),
+    "devices": ("device",),
+}
+
+
+def _sql(text: str) -> str:
+    """Fill the fixed parts of a query; values always travel as ``{name:Type}`` parameters."""
+    values = {"site": "site = {site:String}", "gap": VISIT_GAP_SECONDS}
+    visits = Template(_VISITS_PER_DAY).substitute(values)
+    return Template(text).substitute(values, visits=visits)
+
+
+# One row per visit and dimension value, per day, for the days from {from:Date} to
+# {to:Date}. A visit starts at a page view or custom event more than $gap seconds after the
+# key's previous event that day; the running sum of starts numbers the visits. The window
+# matches the table order (site, day, visitor, ts), so it reads in order. grouping() has a
+# bit set per column *not* grouped (standard SQL, forced in each query's SETTINGS):
+# 63 = totals, 31 = source, 47 = referrer, 55 = utm, 59 = browser, 61 = os, 62 = device.
+# Aliases differ from column names: ClickHouse resolves an alias before a column.
+_VISITS_PER_DAY = """
+    WITH visits AS (
+        SELECT
+            day, visitor, visit,
+            countIf(name = 'pageview') AS v_views,
+            countIf(name NOT IN ('pageview', 'engagement')) AS v_customs,
+            minIf(ts, name = 'pageview') AS v_first,
+            maxIf(ts, name = 'pageview') AS v_last,
+            argMaxIf(path, ts, name = 'pageview') AS v_last_path,
+            arraySum(arrayFilter(
+                (d, t, p) -> t >= v_last AND p = v_last_path,
+                groupArrayIf(duration_ms, name = 'engagement'),
+                groupArrayIf(ts, name = 'engagement'),
+                groupArrayIf(path, name = 'engagement'))) AS v_last_engaged_ms,
+            argMinIf(source, ts, name = 'pageview') AS v_source,
+            argMinIf(referrer_host, ts, name = 'pageview') AS v_referrer,
+            argMinIf(utm_source, ts, name = 'pageview') AS v_utm_source,
+            argMinIf(utm_medium, ts, name = 'pageview') AS v_utm_medium,
+            argMinIf(utm_campaign, ts, name = 'pageview') AS v_utm_campaign,
+            argMinIf(browser, ts, name = 'pageview') AS v_browser,
+            argMinIf(os, ts, name = 'pageview') AS v_os,
+            argMinIf(device, ts, name = 'pageview') AS v_device
+        FROM (
+            SELECT *, sum(starts) OVER (
+                PARTITION BY site, day, visitor ORDER BY ts
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visit
+            FROM (
+                SELECT site, day, visitor, ts, name, path, duration_ms, source,
+                       referrer_host, utm_source, utm_medium, utm_campaign, browser, os, device,
+                       name != 'engagement'
+                       AND ts - lagInFrame(ts, 1, toDateTime(0, 'UTC')) OVER (
+                           PARTITION BY site, day, visitor ORDER BY ts
+                           ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) > $gap
+                       AS starts
+                FROM events
+                WHERE $site AND day BETWEEN {from:Date} AND {to:Date}
+                    AND has({days:Array(Date)}, day)
+            )
+        )
+        GROUP BY day, visitor, visit
+        HAVING v_views > 0
+    )
+    SELECT
+        day,
+        grouping(k_source, v_referrer, v_utm_source, k_browser, k_os, k_device) AS set,
+        multiIf(set = 63, 'total', set = 31, 'sources', set = 47, 'referrers', set = 55, 'utm',
+                set = 59, 'browsers', set = 61, 'os', 'devices') AS dim,
+        if(v_source = '', {direct:String}, v_source) AS k_source,
+        if(v_browser = '', {not_set:String}, v_browser) AS k_browser,
+        if(v_os = '', {not_set:String}, v_os) AS k_os,
+        if(v_device = '', {not_set:String}, v_device) AS k_device,
+        multiIf(set = 31, k_source, set = 47, v_referrer, set = 55, v_utm_source,
+                set = 59, k_browser, set = 61, k_os, set = 62, k_device, '') AS k1,
+        if(set = 55, v_utm_medium, '') AS k2,
+        if(set = 55, v_utm_campaign, '') AS k3,
+        uniqExact(visitor) AS visitors,
+        count() AS visits,
+        sum(v_views) AS pageviews,
+        countIf(v_views = 1 AND v_customs = 0) AS bounces,
+        sum(toUInt64(v_last - v_first) * 1000 + v_last_engaged_ms) AS duration_ms
+    FROM visits
+    GROUP BY GROUPING SETS (
+        (day), (day, k_source), (day, v_referrer),
+        (day, v_utm_source, v_utm_medium, v_utm_campaign),
+        (day, k_browser), (day, k_os), (day, k_device)
+    )
+    HAVING set IN (63, 31, 59, 61, 62) OR (set = 47 AND v_referrer != '')
+        OR (set = 55 AND (v_utm_source != '' OR v_utm_medium != '' OR v_utm_campaign != ''))
+"""
+
+_ROLL_UP = _sql("""
+INSERT INTO visits_daily (site, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces,
+                          duration_ms, rolled_at)
+SELECT {site:String}, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms,
+       now64(3)
+FROM ($visits)
+SETTINGS force_grouping_standard_compatibility = 1
+""")
+
+# Closed days from visits_daily, open days (has({days}, day)) from the raw events, summed.
+_VISITS = _sql("""
+SELECT dim, k1, k2, k3, sum(visitors) AS n_visitors, sum(visits) AS n_visits,
+       sum(pageviews) AS n_views, sum(bounces) AS n_bounces, sum(duration_ms) AS n_ms
+FROM (
+    SELECT dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms
+    FROM visits_daily FINAL
+    WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date}
+    UNION ALL
+    SELECT dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms
+    FROM ($visits)
+)
+GROUP BY dim, k1, k2, k3
+ORDER BY dim, n_visitors DESC, k1, k2, k3
+LIMIT {limit:UInt32} BY dim
+SETTINGS force_grouping_standard_compatibility = 1
+""")
+
+_ROLLED_DAYS = _sql("""
+SELECT day, pageviews FROM visits_daily FINAL
+WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date} AND dim = 'total'
+""")
+
+_DAYS = _sql("""
+SELECT day, sum(pageviews) AS views, uniqMerge(visitors) AS uniques
+FROM pages_daily WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
+GROUP BY day
+""")
+
+_PAGES = _sql("""
+SELECT path, sum(pv) AS views, sum(v) AS uniques
+FROM (
+    SELECT day, path, sum(pageviews) AS pv, uniqMerge(visitors) AS v
+    FROM pages_daily WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
+    GROUP BY day, path
+)
+GROUP BY path
+ORDER BY views DESC, path
+LIMIT {limit:UInt32}
+""")
+
+_EVENTS = _sql("""
+SELECT name, sum(c) AS n, sum(u) AS uniques
+FROM (
+    SELECT day, name, count() AS c, uniqExact(visitor) AS u
+    FROM events
+    WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
+        AND name NOT IN ('pageview', 'engagement')
+    GROUP BY day, name
+)
+GROUP BY name
+ORDER BY n DESC, name
+LIMIT {limit:UInt32}
+""")
+
+_FILTERED = _sql(
+    "SELECT sum(count) FROM filtered WHERE $site AND day BETWEEN {start:Date} AND {end:Date}"
+)
+
+
+def _closed_before() -> dt.date:
+    # Day d is over in every timezone (UTC-12 to UTC+14) once the UTC date is d + 2.
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+
+async def roll_up(store: Store, site: str, days: Sequence[dt.date]) -> None:
+    """Compute the visits of ``site`` on each of ``days`` (closed days) into ``visits_daily``.
+
+    :func:`summarize` calls this for the closed days it needs; a collector may call it after
+    midnight to keep the first summary of a day fast. Rolling a day up again replaces it.
+    """
+    if not days:
+        return
+    await store.acommand(_ROLL_UP, _visit_params(site, days))
+
+
+def _visit_params(site: str, days: Sequence[dt.date]) -> dict[str, Any]:
+    return {
+        "site": site,
+        "days": list(days),
+        "from": min(days, default=dt.date(1970, 1, 1)),
+        "to": max(days, default=dt.date(1970, 1, 1)),
+        "direct": DIRECT,
+        "not_set": NOT_SET,
+    }
+
+
+async def summarize(
+    store: Store,
+    site: str,
+    period: Period,
+    *,
+    limit: int = 10,
+    timings: dict[str, float] | None = None,
+    closed_before: dt.date | None = None,
+) -> dict[str, Any]:
+    """Summarise ``site`` over ``period``; the module docstring defines every number.
+
+    Independent queries are started together. Closed days whose visits are not rolled up
+    yet (or changed since) are rolled up first (:func:`roll_up`).
+
+    :param site: the site's configured domain (events carry it in ``site``).
+    :param limit: how many rows each list keeps (at least 1).
+    :param timings: if given, receives each query's wall time in seconds (benchmarks).
+    :param closed_before: days before this date are over and read from ``visits_daily``;
+        default: yesterday in UTC (so that the day is over in every timezone).
+    :raises ValueError: ``limit`` is below 1.
+    :raises kruimel.store.StoreError: ClickHouse failed.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    closed = closed_before or _closed_before()
+    rolled_end = min(period.end, closed - dt.timedelta(days=1))
+    params: dict[str, Any] = {
+        "site": site,
+        "start": period.start,
+        "end": period.end,
+        "rolled_end": rolled_end,
+        "limit": limit,
+    }
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+
+    async def run(key: str, sql: str, extra: dict[str, Any] | None = None) -> None:
+        began = time.perf_counter()
+        rows[key] = await store.aquery(sql, params | (extra or {}))
+        if timings is not None:
+            timings[key] = time.perf_counter() - began
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "days", _DAYS)
+        tg.start_soon(run, "rolled_days", _ROLLED_DAYS)
+    views_by_day = {day: int(views) for day, views, _ in rows["days"]}
+    rolled = {day: int(views) for day, views in rows["rolled_days"]}
+    stale = [d for d, v in sorted(views_by_day.items()) if d <= rolled_end and rolled.get(d) != v]
+    if stale:
+        began = time.perf_counter()
+        await roll_up(store, site, stale)
+        if timings is not None:
+            timings["roll_up"] = time.perf_counter() - began
+    open_days = [d for d in sorted(views_by_day) if d > rolled_end]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "visits", _VISITS, _visit_params(site, open_days))
+        tg.start_soon(run, "pages", _PAGES)
+        tg.start_soon(run, "events", _EVENTS)
+        tg.start_soon(run, "filtered", _FILTERED)
+    return _assemble(site, period, rows)
+
+
+def _assemble(site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
+    by_day = {day: (int(views), int(uniques)) for day, views, uniques in rows["days"]}
+    lists: dict[str, list[dict[str, Any]]] = {name: [] for name in _DIMS}
+    visits = views = bounces = duration_ms = 0
+    for dim, k1, k2, k3, n_visitors, n_visits, n_views, n_bounces, n_ms in rows["visits"]:
+        if dim == "total":
+            visits, views, bounces, duration_ms = (
+                int(x) for x in (n_visits, n_views, n_bounces, n_ms)
+            )
+            continue
+        entry = dict(zip(_DIMS[dim], (k1, k2, k3), strict=False))
+        lists[dim].append(entry | {"visitors": int(n_visitors), "visits": int(n_visits)})
+    totals = {
+        "visitors": sum(u for _, u in by_day.values()),
+        "visits": visits,
+        "pageviews": sum(v for v, _ in by_day.values()),
+        "views_per_visit": round(views / visits, 2) if visits else 0.0,
+        "bounce_rate": round(100 * bounces / visits) if visits else 0,
+        "visit_duration": round(duration_ms / 1000 / visits) if visits else 0,
+    }
+    filtered = rows["filtered"][0][0] if rows["filtered"] else 0
+    return {
+        "site": site,
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+        "totals": totals,
+        "timeseries": [
+            {
+                "date": d.isoformat(),
+                "visitors": by_day.get(d, (0, 0))[1],
+                "pageviews": by_day.get(d, (0, 0))[0],
+            }
+            for d in period.dates()
+        ],
+        "pages": [
+            {"path": path, "visitors": int(u), "pageviews": int(v)} for path, v, u in rows["pages"]
+        ],
+        **lists,
+        "events": [
+            {"name": name, "count": int(n), "visitors": int(u)} for name, n, u in rows["events"]
+        ],
+        "filtered_bots": int(filtered or 0),
+    }
