@@ -1,5 +1,5 @@
 """Kruimel's consent half: configuration, the signed consent cookie, the endpoints under
-``/_consent``, proof of consent, and (in :mod:`consent.middleware`) the middleware."""
+``/_consent``, proof of consent, and the middleware that puts them in front of an app."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .cookie import (
 from .endpoints import ConsentEndpoints
 from .errors import ConsentConfigError, ConsentError, ConsentRequestError
 from .i18n import choose_language
+from .middleware import ConsentMiddleware
 from .presets import PRESETS, preset
 from .records import ConsentLog
 from .schema import LOG_COLUMNS as CONSENT_LOG_COLUMNS

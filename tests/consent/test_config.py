@@ -265,3 +265,37 @@ def test_from_toml_errors_name_the_file(tmp_path: Path) -> None:
     path.write_text("[store]\n")
     with pytest.raises(ConsentConfigError, match=r"add a \[consent\] table"):
         ConsentConfig.from_toml(path, secret_keys=KEYS)
+
+
+def test_package_exports_are_the_public_api() -> None:
+    import consent
+
+    assert sorted(consent.__all__) == sorted(
+        [
+            "CONSENT_LOG_COLUMNS",
+            "DEFAULT_CATEGORIES",
+            "MIGRATIONS",
+            "PRESETS",
+            "Category",
+            "ConsentConfig",
+            "ConsentConfigError",
+            "ConsentEndpoints",
+            "ConsentError",
+            "ConsentLog",
+            "ConsentMiddleware",
+            "ConsentRequestError",
+            "ConsentState",
+            "CookieSpec",
+            "Service",
+            "choose_language",
+            "clear_cookie_header",
+            "expire_cookie_headers",
+            "preset",
+            "read_cookie",
+            "read_state",
+            "set_cookie_header",
+        ]
+    )
+    for name in consent.__all__:
+        assert getattr(consent, name) is not None
+    assert consent.ConsentMiddleware.__module__ == "consent.middleware"
