@@ -119,14 +119,19 @@ def _service_html(service: dict[str, Any], lang: str) -> Markup:
         )
     rows = Markup("").join(
         Markup(
-            '<tr><th scope="row"><code>{}</code>{}</th><td>{}</td><td>{}</td><td>{}</td>'
-            "<td>{}</td></tr>"
+            '<tr><th scope="row"><code>{}</code>{}</th><td data-label="{}">{}</td>'
+            '<td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+            "</tr>"
         ).format(
             c["name"],
             t["storage"].get(c["kind"], ""),
+            t["cols"][1],
             c["purpose"],
+            t["cols"][2],
             c["lifetime"],
+            t["cols"][3],
             c["provider"],
+            t["cols"][4],
             c["domain"] or t["host"],
         )
         for c in service["cookies"]
@@ -181,7 +186,7 @@ def render_policy(config: ConsentConfig, *, state: ConsentState, lang: str, next
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>{title} \u2014 {controller}</title>"
         '<link rel="stylesheet" href="{css}"><link rel="stylesheet" href="{policy_css}">'
-        '</head><body class="kruimel-policy"><main class="kruimel">'
+        '</head><body class="kruimel kruimel-policy"><main>'
         '<p class="kruimel-policy-lang"><a href="?lang={other}" hreflang="{other}" '
         'lang="{other}">{other_name}</a></p>'
         "<h1>{title}</h1><p>{intro}</p><p>{version}</p>{sections}"
