@@ -11,7 +11,9 @@ Storage choices (measured by ``bench/disk.py``, about 10 bytes per event in all)
   columns (browser, os, device) compress to almost nothing. Partitions are months, so the
   retention TTL drops whole parts (``ttl_only_drop_parts``) instead of rewriting them.
 * ``pages_daily`` is filled by a materialised view: page views and a ``uniq`` state of
-  visitor keys per site, day and path. The summary reads it for the time series, the top
+  visitor keys per site, day and path. It keeps a deduplication window like ``events``, so
+  that a batch retried with the same token is counted once in the rollup too (ClickHouse
+  derives the view's block ids from the insert's, so distinct batches are never merged). The summary reads it for the time series, the top
   pages and the visitor and page-view totals.
 * ``visits_daily`` holds each closed day's visits (totals and per source, referrer, UTM
   tags, browser, os, device), rolled up by the summary from the raw events once the day is
@@ -108,7 +110,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, path)
             TTL day + toIntervalMonth(25)
-            SETTINGS ttl_only_drop_parts = 1
+            SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
             """
             CREATE MATERIALIZED VIEW IF NOT EXISTS pages_daily_mv $on_cluster TO pages_daily AS

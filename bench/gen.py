@@ -19,6 +19,7 @@ import datetime as dt
 import time
 
 from analytics.schema import MIGRATIONS
+from analytics.summary import DIRECT
 from kruimel.store import Store
 
 __all__ = ["MAIN_SITE", "SITES", "generate"]
@@ -53,7 +54,7 @@ FROM (
             (cityHash64(v.s, intDiv(i, 2), 7) / 18446744073709551616.0) * log(200.999)))))
             AS path,
         if(i = 0, v.referrer_host, '') AS referrer_host,
-        if(i = 0, v.source, '') AS source,
+        if(i = 0, v.source, {direct:String}) AS source,
         if(i = 0, v.utm_source, '') AS utm_source,
         if(i = 0, v.utm_medium, '') AS utm_medium,
         if(i = 0, v.utm_campaign, '') AS utm_campaign,
@@ -84,12 +85,12 @@ FROM (
             toUInt32(6 * 3600 + (h3 % (16 * 3600))) AS start,
             toUInt32(10 + h4 % 170) AS gap,
             if(h5 % 100 < 45, 1, 2 + (h5 % 7)) AS pageviews,
-            multiIf(h1 % 100 < 40, '', h1 % 100 < 70, 'www.google.com',
-                    h1 % 100 < 74, 'www.bing.com', h1 % 100 < 77, 'duckduckgo.com',
-                    h1 % 100 < 82, 'm.facebook.com', h1 % 100 < 85, 'www.linkedin.com',
+            multiIf(h1 % 100 < 40, '', h1 % 100 < 70, 'google.com',
+                    h1 % 100 < 74, 'bing.com', h1 % 100 < 77, 'duckduckgo.com',
+                    h1 % 100 < 82, 'm.facebook.com', h1 % 100 < 85, 'linkedin.com',
                     h1 % 100 < 87, 't.co',
                     concat('blog', toString(h1 % 40), '.example.com')) AS referrer_host,
-            multiIf(h1 % 100 < 40, '', h1 % 100 < 70, 'Google', h1 % 100 < 74, 'Bing',
+            multiIf(h1 % 100 < 40, {direct:String}, h1 % 100 < 70, 'Google', h1 % 100 < 74, 'Bing',
                     h1 % 100 < 77, 'DuckDuckGo', h1 % 100 < 82, 'Facebook',
                     h1 % 100 < 85, 'LinkedIn', h1 % 100 < 87, 'Twitter',
                     referrer_host) AS source,
@@ -129,6 +130,7 @@ def generate(store: Store, events: int, *, days: int = 395, end: dt.date | None 
     start = end - dt.timedelta(days=days - 1)
     visits = int(events / _EVENTS_PER_VISIT * 1.1) + 1
     params = {
+        "direct": DIRECT,
         "main": SITES[0],
         "second": SITES[1],
         "third": SITES[2],
