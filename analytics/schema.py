@@ -3,7 +3,7 @@
 ``day`` is the site-local calendar day (the site's timezone), computed at ingestion: the
 rollup, the salts and the summary all agree on which day an event belongs to. ``ts`` is UTC.
 
-Storage choices (measured by ``bench/disk.py``, about 10 bytes per event in all):
+Storage choices (measured by ``bench/disk.py``; under 10 bytes per event in all):
 
 * ``events`` is ordered by ``(site, day, visitor, ts)``: a site's time range is a contiguous
   range of the primary key, a visitor's events of one day sit side by side in time order
@@ -13,8 +13,9 @@ Storage choices (measured by ``bench/disk.py``, about 10 bytes per event in all)
 * ``pages_daily`` is filled by a materialised view: page views and a ``uniq`` state of
   visitor keys per site, day and path. It keeps a deduplication window like ``events``, so
   that a batch retried with the same token is counted once in the rollup too (ClickHouse
-  derives the view's block ids from the insert's, so distinct batches are never merged). The summary reads it for the time series, the top
-  pages and the visitor and page-view totals.
+  derives the view's block ids from the insert's, so distinct batches are never merged).
+  The summary reads it for the time series, the top pages and the visitor and page-view
+  totals.
 * ``visits_daily`` holds each closed day's visits (totals and per source, referrer, UTM
   tags, browser, os, device), rolled up by the summary from the raw events once the day is
   over (visits cannot be cut by a materialised view); see :func:`analytics.summary.roll_up`.
