@@ -1,68 +1,14 @@
-"""Fixtures that run the real ``kruimel`` command as a subprocess on a free port."""
+"""Fixtures that run the real ``kruimel`` command."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    base: str
-    process: subprocess.Popen[str]
-    data_dir: Path
-    token: str
-
-
-def start_kruimel(
-    args: list[str], env: dict[str, str], ready_path: str
-) -> tuple[str, subprocess.Popen[str]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kruimel", *args, "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise AssertionError(f"kruimel exited with {proc.returncode}:\n{out}")
-        try:
-            if httpx.get(base + ready_path, timeout=1).status_code < 500:
-                return base, proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("kruimel did not start within 60 s")
-
-
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out or ""
+from .servers import Server, start_kruimel, stop
 
 
 @pytest.fixture
@@ -76,4 +22,4 @@ def demo_server(tmp_path: Path) -> Iterator[Server]:
     server = Server(base, proc, data_dir, token)
     yield server
     output = stop(proc)
-    server.output = output  # type: ignore[attr-defined]
+    server.output = output

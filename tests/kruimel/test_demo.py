@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from .conftest import Server
+from .servers import Server
 
 PARDOT = re.compile(r"<script[^>]*src=\"/standin/pardot\.js\"[^>]*>")
 VIDEO = re.compile(r"<iframe[^>]*youtube-nocookie[^>]*>")
@@ -57,7 +57,10 @@ def test_demo_records_every_decision(demo_server: Server) -> None:
 
 
 def test_demo_counts_a_page_view_without_cookies(demo_server: Server) -> None:
-    ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+    ua = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/130.0 Safari/537.36"
+    )
     with httpx.Client(base_url=demo_server.base, headers={"User-Agent": ua}) as client:
         r = client.post(
             "/_analytics/api/event",

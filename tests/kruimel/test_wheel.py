@@ -21,7 +21,8 @@ from consent import ConsentConfig, ConsentMiddleware
 
 assert "{venv}" in consent.__file__, consent.__file__
 app = ConsentMiddleware(Starlette(), config=ConsentConfig(
-    controller="Wheel B.V.", privacy_url="/privacy", secret_keys=("k",)))
+    controller="Wheel B.V.", privacy_url="/privacy", policy_version="1",
+    secret_keys=("k",)))
 with TestClient(app) as client:
     r = client.get("/_consent/static/banner.js")
     assert r.status_code == 200, r.status_code
