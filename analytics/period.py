@@ -96,7 +96,9 @@ class Period:
             raise PeriodError("from", f"from ({start}) must not be after to ({end})")
         if (end - start).days + 1 > MAX_CUSTOM_DAYS:
             raise PeriodError(
-                "to", f"a custom period spans at most {MAX_CUSTOM_DAYS} days; from {start} to {end}"
+                "to",
+                f"to must be less than {MAX_CUSTOM_DAYS} days after from (a custom period "
+                f"spans at most {MAX_CUSTOM_DAYS} days); got {start} to {end}",
             )
         return cls(name, start, end)
 

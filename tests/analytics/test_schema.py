@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import analytics.schema
+from analytics.schema import (
+    EVENT_COLUMNS,
+    FILTERED_COLUMNS,
+    MIGRATIONS,
+    SALT_COLUMNS,
+    apply_retention,
+)
+from kruimel.store import Store, render
+
+
+def engine_full(store: Store, table: str) -> str:
+    rows = store.query(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+        "AND name = {t:String}",
+        {"t": table},
+    )
+    return str(rows[0][0])
+
+
+def test_schema_public_names() -> None:
+    assert set(analytics.schema.__all__) == {
+        "DEFAULT_RETENTION_MONTHS",
+        "EVENT_COLUMNS",
+        "FILTERED_COLUMNS",
+        "MAX_RETENTION_MONTHS",
+        "MIGRATIONS",
+        "SALT_COLUMNS",
+        "apply_retention",
+    }
+
+
+def test_schema_columns_match_the_tables(store: Store) -> None:
+    store.migrate(MIGRATIONS)
+    for table, columns in (
+        ("events", EVENT_COLUMNS),
+        ("filtered", FILTERED_COLUMNS),
+        ("salts", SALT_COLUMNS),
+    ):
+        names = store.query(
+            "SELECT name FROM system.columns WHERE database = currentDatabase() "
+            "AND table = {t:String} ORDER BY position",
+            {"t": table},
+        )
+        assert tuple(n for (n,) in names) == columns
+
+
+def test_schema_events_layout(store: Store) -> None:
+    store.migrate(MIGRATIONS)
+    engine = engine_full(store, "events")
+    assert "PARTITION BY toYYYYMM(day)" in engine
+    assert "ORDER BY (site, day, visitor, ts)" in engine
+    assert "TTL ts + toIntervalMonth(25)" in engine
+    assert "ttl_only_drop_parts = 1" in engine
+    assert "non_replicated_deduplication_window = 10000" in engine
+
+
+def test_schema_renders_for_a_cluster() -> None:
+    for migration in MIGRATIONS:
+        for statement in migration.statements:
+            single = render(statement, None)
+            clustered = render(statement, "web")
+            assert "$" not in single and "$" not in clustered
+            if "CREATE" in statement:
+                assert "ON CLUSTER web" in clustered
+            for engine in re.findall(r"ENGINE = (\w+)", clustered):
+                assert engine.startswith("Replicated"), engine
+
+
+def test_apply_retention_moves_every_ttl_once(store: Store) -> None:
+    store.migrate(MIGRATIONS)
+    assert apply_retention(store, 25) == []
+    assert apply_retention(store, 13) == ["events", "pages_daily", "visits_daily", "filtered"]
+    assert apply_retention(store, 13) == []
+    assert "TTL ts + toIntervalMonth(13)" in engine_full(store, "events")
+    for table in ("pages_daily", "visits_daily", "filtered"):
+        assert "TTL day + toIntervalMonth(13)" in engine_full(store, table)
+    assert "toIntervalHour(48)" in engine_full(store, "salts")
+
+
+def test_apply_retention_deletes_expired_rows(store: Store) -> None:
+    store.migrate(MIGRATIONS)
+    store.command(
+        "INSERT INTO filtered (site, day, reason, count) VALUES "
+        "('example.nl', today() - 200, 'crawler', 1), ('example.nl', today() - 10, 'crawler', 2)"
+    )
+    apply_retention(store, 3)
+    store.command("OPTIMIZE TABLE filtered FINAL")
+    assert store.query("SELECT sum(count) FROM filtered") == [(2,)]
+
+
+@pytest.mark.parametrize("months", [0, 26, -1, 2.5, "13", True])
+def test_apply_retention_refuses_bad_months(store: Store, months: object) -> None:
+    with pytest.raises(ValueError, match="retention_months"):
+        apply_retention(store, months)  # type: ignore[arg-type]
