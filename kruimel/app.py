@@ -36,7 +36,8 @@ def build_app(
     """One ASGI app: ``routes`` plus the collector at ``/_analytics``, behind the middleware.
 
     :param store: an open store; it is closed when the app shuts down.
-    :param journal_dir: where the collector and the consent log keep their journals.
+    :param journal_dir: the consent log journals into ``journal_dir/consent``; the collector
+        uses its own ``AnalyticsConfig.journal_dir``.
     """
     collector = Collector(analytics, store) if analytics is not None else None
     writer = log = None

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help="journal directory (default: next to the config file)",
+        help="where this process keeps its journals (default: kruimel-data next to the config)",
     )
     serve.add_argument(
         "--proxy-headers",
@@ -196,7 +196,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from analytics import Period, PeriodError, format_summary_table, summarize
+    from analytics.period import Period, PeriodError
+    from analytics.report import format_summary_table
+    from analytics.summary import summarize
     from kruimel.store import Store
 
     if args.limit < 1:

@@ -98,7 +98,7 @@ def build_demo_app(options: DemoOptions) -> ASGIApp:
     analytics_config = AnalyticsConfig(
         sites=(SiteConfig(domain=options.site),),
         api_token=options.api_token,
-        journal_dir=options.data_dir / "journal",
+        journal_dir=options.data_dir / "journal" / "events",
     )
     pages = demo_pages_app(options.site)
     return build_app(

@@ -7,6 +7,7 @@ data-site="example.nl" defer>``; that snippet talks to this server's ``/_analyti
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from starlette.requests import Request
@@ -35,11 +36,13 @@ def build_server_app(settings: Settings, *, data_dir: Path) -> ASGIApp:
         raise SettingsError(
             "kruimel serve needs an [analytics] table with at least one [[analytics.sites]]"
         )
+    # Journals are per process state, so they follow --data-dir rather than the shared file.
+    analytics = dataclasses.replace(settings.analytics, journal_dir=data_dir / "journal" / "events")
     store = Store.connect(settings.store_url, cluster=settings.cluster)
     return build_app(
         store,
         consent=settings.consent,
-        analytics=settings.analytics,
+        analytics=analytics,
         journal_dir=data_dir / "journal",
         routes=[Route("/healthz", _health)],
     )
