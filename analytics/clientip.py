@@ -10,8 +10,9 @@ used instead, so garbage can never make up an address.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 
 from starlette.types import Scope
 
@@ -31,16 +32,26 @@ class TrustedProxies:
         self.networks: tuple[IPv4Network | IPv6Network, ...] = tuple(
             ip_network(n.strip(), strict=False) for n in networks
         )
+        # integer ranges per IP version: a membership test is a few comparisons
+        self._ranges: dict[int, tuple[tuple[int, int], ...]] = {
+            v: tuple(
+                (int(n.network_address), int(n.broadcast_address))
+                for n in self.networks
+                if n.version == v
+            )
+            for v in (4, 6)
+        }
 
     def __bool__(self) -> bool:
         return bool(self.networks)
 
     def __contains__(self, ip: object) -> bool:
-        if not isinstance(ip, IPAddress):
+        if not isinstance(ip, IPv4Address | IPv6Address):
             return False
         if ip.version == 6 and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks)
+        value = int(ip)
+        return any(lo <= value <= hi for lo, hi in self._ranges[ip.version])
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -53,11 +64,13 @@ def parse_ip(text: str) -> IPAddress | None:
         text = text[1:end]
     elif text.count(":") == 1:  # IPv4 with a port
         text = text.split(":", 1)[0]
-    if "%" in text:  # zone ids are local to the proxy
-        return None
+    # inet_pton is strict (no leading zeros, no short forms) and much faster than
+    # ipaddress's parser; zone ids ("%eth0") are local to the proxy and refused by it
     try:
-        return ip_address(text)
-    except ValueError:
+        if ":" in text:
+            return IPv6Address(socket.inet_pton(socket.AF_INET6, text))
+        return IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):
         return None
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -84,16 +84,34 @@ async def test_writer_stop_flushes_and_empties_the_journal(table: Store, tmp_pat
 async def test_writer_round_trips_values_into_clickhouse(table: Store, tmp_path: Path) -> None:
     w = BatchWriter(table, "t", COLUMNS, journal_dir=tmp_path, max_delay=3600)
     await w.start()
-    w.append(rows(7, 1))
+    tricky = {"$d": "2026-01-01", "q": 'caf\u00e9 "{x:String}" \\ \n'}
+    amsterdam = timezone(timedelta(hours=1))
+    w.append([(7, datetime(2026, 11, 20, 13, 0, 5, tzinfo=amsterdam), date(2026, 11, 20), tricky)])
+    w.append([(8, datetime(2026, 11, 20, 12, 0, 6), date(2026, 11, 21), {})])  # naive = UTC
     await w.stop()
-    assert table.query("SELECT k, ts, day, m FROM t") == [
-        (7, datetime(2026, 11, 20, 12, 0), date(2026, 11, 20), {"i": "7"})
+    assert table.query("SELECT k, ts, day, m FROM t ORDER BY k") == [
+        (7, datetime(2026, 11, 20, 12, 0, 5), date(2026, 11, 20), tricky),
+        (8, datetime(2026, 11, 20, 12, 0, 6), date(2026, 11, 21), {}),
     ]
+
+
+async def test_writer_refuses_rows_it_cannot_encode(table: Store) -> None:
+    w = BatchWriter(table, "t", COLUMNS, max_delay=3600)
+    with pytest.raises(TypeError):
+        w.append([(1, object(), date(2026, 11, 20), {})])
+    assert w.unconfirmed_rows == 0
+
+
+def test_writer_rejects_injected_identifiers(store: Store) -> None:
+    with pytest.raises(ValueError, match="identifier"):
+        BatchWriter(store, "t; DROP TABLE t", COLUMNS)
+    with pytest.raises(ValueError, match="identifier"):
+        BatchWriter(store, "t", ("k", "ts) SELECT 1 --"))
 
 
 _CRASHING_CHILD = """
 import asyncio, sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from kruimel.store.writer import BatchWriter
 
 async def main():
@@ -244,7 +262,8 @@ async def test_writer_releases_old_pending_rows_to_the_journal(
     table.close()
     for k in range(0, 10, 2):
         w.append(rows(k, 2))  # five sealed batches that cannot be inserted
-    assert w.unconfirmed_rows < 10  # the oldest are only on disk now
+    assert w.unconfirmed_rows == 10
+    assert w.resident_bytes < w.unconfirmed_bytes  # the oldest batches are only on disk now
     await w.stop()
     again = Store.connect(table.url)
     try:
