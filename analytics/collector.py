@@ -14,20 +14,20 @@ request is handled; the log never sees them.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from kruimel.assets import AssetFiles
 from kruimel.store import Store, StoreError
 from kruimel.store.writer import Backpressure, BatchWriter
 
+from .api_summary import make_summary_endpoint
 from .clientip import TrustedProxies, client_ip
 from .config import AnalyticsConfig, SiteConfig
 from .errors import InvalidEvent
@@ -83,7 +83,7 @@ class Collector:
         self._assets = AssetFiles(
             files=frozenset({"tracker.js", "kruimel.js"}), aliases={"script.js": "tracker.js"}
         )
-        self._summary = _summary_endpoint(config, store, self.flush)
+        self._summary = make_summary_endpoint(config, store, self.flush)
         self._origins = frozenset(o for s in config.sites for o in s.origins)
         self._localhost = any(s.allow_localhost for s in config.sites)
         self._started = False
@@ -255,24 +255,6 @@ class Collector:
         ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-
-
-def _summary_endpoint(
-    config: AnalyticsConfig, store: Store, flush: Callable[[], Awaitable[None]]
-) -> ASGIApp:
-    """B2's summary endpoint (``analytics.api_summary``), or a JSON 404 until it exists."""
-    try:
-        module = importlib.import_module("analytics.api_summary")
-    except ModuleNotFoundError as e:
-        if e.name != "analytics.api_summary":
-            raise
-
-        async def missing(scope: Scope, receive: Receive, send: Send) -> None:
-            await _json(send, 404, {"error": "the summary endpoint is not installed"})
-
-        return missing
-    endpoint: ASGIApp = module.make_summary_endpoint(config, store, flush)
-    return endpoint
 
 
 class _Disconnected(Exception):

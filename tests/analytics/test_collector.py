@@ -398,3 +398,35 @@ async def test_collector_under_uvicorn_end_to_end(store: Store, config: Analytic
     finally:
         server.should_exit = True
         await task
+
+
+def test_collector_package_exports_the_public_api() -> None:
+    import analytics
+
+    assert sorted(analytics.__all__) == sorted(
+        [
+            "DIRECT",
+            "AnalyticsConfig",
+            "AnalyticsConfigError",
+            "AnalyticsError",
+            "Collector",
+            "DailySalts",
+            "InvalidEvent",
+            "Period",
+            "PeriodError",
+            "SiteConfig",
+            "TrustedProxies",
+            "UserAgentInfo",
+            "UserAgentParser",
+            "anonymize_ip",
+            "client_ip",
+            "format_summary_table",
+            "make_summary_endpoint",
+            "mask_ip",
+            "normalize_url",
+            "referrer_source",
+            "summarize",
+            "visitor_key",
+        ]
+    )
+    assert all(hasattr(analytics, name) for name in analytics.__all__)

@@ -96,7 +96,9 @@ BAD: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("data", "setting"), BAD)
 def test_config_invalid_names_the_setting(data: dict[str, Any], setting: str) -> None:
-    with pytest.raises(AnalyticsConfigError, match=rf"^kruimel.toml \[analytics\]: (sites\[[^\]]+\]\.)?{setting}"):
+    with pytest.raises(
+        AnalyticsConfigError, match=rf"^kruimel.toml \[analytics\]: (sites\[[^\]]+\]\.)?{setting}"
+    ):
         AnalyticsConfig.from_mapping(data)
 
 
