@@ -1,0 +1,101 @@
+"""examples/static-site: plain files on one origin, ``kruimel serve`` on another. The one-tag
+snippet shows the banner, keeps the marked scripts inert until consent, stores the signed
+choice as a first-party cookie of the static site, and counts the visit without cookies."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browserkit import API_TOKEN, Server, document_cookies, optional_cookies, standins
+from playwright.sync_api import BrowserContext, Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_static_site_default_deny_then_accept_and_remember(
+    static: tuple[Server, Server], context: BrowserContext, page: Page
+) -> None:
+    site, collector = static
+    urls: list[str] = []
+    context.on("request", lambda request: urls.append(request.url))
+    page.goto(site.url + "/index.html")
+    expect(page.locator("#kruimel-banner .kruimel-first")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert standins(page) == {}
+    assert optional_cookies(context) == set()
+    assert not [u for u in urls if "standin/" in u or "youtube" in u]
+    # The banner came from the collector; its consent links point there, the privacy link not.
+    declaration = page.get_by_role("link", name="Cookieverklaring")
+    assert (declaration.get_attribute("href") or "").startswith(collector.url + "/_consent/")
+    banner = page.locator("#kruimel-banner")
+    privacy = banner.get_by_role("link", name="Privacyverklaring")
+    assert privacy.get_attribute("href") == "/privacy.html"
+
+    page.evaluate("() => { window.sameDocument = true; }")
+    page.get_by_role("button", name="Alles accepteren").click()
+    page.wait_for_function("() => (window.kruimelStandins || {}).pardot === 1")
+    assert page.evaluate("() => window.sameDocument") is True
+    cookies = {c["name"]: c for c in context.cookies(site.url)}
+    token = cookies["kruimel_consent"]
+    assert token["domain"] == "localhost" and token["sameSite"] == "Lax"
+    assert token["expires"] > 0
+    assert "visitor_id123456" in document_cookies(page)
+
+    # Next page of the static site: the snippet sends the token back, the collector renders
+    # the small manage control, and the allowed scripts run without asking again.
+    page.goto(site.url + "/privacy.html")
+    expect(page.get_by_role("button", name="Cookie-instellingen")).to_be_visible()
+    assert page.locator("#kruimel-banner").count() == 0
+    page.wait_for_function("() => (window.kruimelStandins || {}).analytics === 1")
+    state = page.evaluate("() => window.kruimel.consent")
+    assert state["decided"] is True and state["categories"]["marketing"] is True
+
+
+def test_static_site_reject_all_sticks(
+    static: tuple[Server, Server], context: BrowserContext, page: Page
+) -> None:
+    site, _ = static
+    urls: list[str] = []
+    context.on("request", lambda request: urls.append(request.url))
+    page.goto(site.url + "/index.html")
+    page.get_by_role("button", name="Alles weigeren").click()
+    expect(page.get_by_role("button", name="Cookie-instellingen")).to_be_visible()
+    for path in ("/privacy.html", "/index.html", "/privacy.html"):
+        page.goto(site.url + path)
+        expect(page.get_by_role("button", name="Cookie-instellingen")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert standins(page) == {}
+    assert optional_cookies(context) == set()
+    assert not [u for u in urls if "standin/" in u or "youtube" in u]
+
+
+def test_static_site_tracker_counts_pageview(
+    static: tuple[Server, Server], context: BrowserContext, page: Page
+) -> None:
+    site, collector = static
+    sent: list[str] = []
+    context.on(
+        "request",
+        lambda r: sent.append(r.post_data or "") if r.url.endswith("/api/event") else None,
+    )
+    # The example's tag carries data-local but not data-automation; tell the tracker here.
+    context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false})"
+    )
+    page.goto(site.url + "/index.html")
+    page.wait_for_function("() => typeof (window.kruimel || {}).track === 'function'")
+    deadline = time.monotonic() + 20
+    views = 0
+    while time.monotonic() < deadline:
+        response = page.request.get(
+            f"{collector.url}/_analytics/api/summary?site=localhost&period=day",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        )
+        assert response.ok, response.text()
+        views = response.json()["totals"]["pageviews"]
+        if views:
+            break
+        page.wait_for_timeout(200)
+    assert views == 1
+    assert len(sent) == 1 and '"d":"localhost"' in sent[0]
