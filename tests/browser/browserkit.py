@@ -106,8 +106,7 @@ class Server:
 def kruimel_demo(data_dir: Path) -> Server:
     port = free_port()
     args = [
-        sys.executable,
-        "/tmp/kb/runkruimel.py",
+        str(BIN / "kruimel"),
         "demo",
         "--port",
         str(port),
@@ -144,8 +143,7 @@ def static_site(work: Path) -> tuple[Server, Server]:
     )
     collector = Server(
         [
-            sys.executable,
-            "/tmp/kb/runkruimel.py",
+            str(BIN / "kruimel"),
             "serve",
             "--config",
             str(site_dir / "kruimel.toml"),
