@@ -29,7 +29,7 @@ from kruimel.store.writer import Backpressure, BatchWriter
 
 from .api_summary import make_summary_endpoint
 from .clientip import TrustedProxies, client_ip
-from .config import AnalyticsConfig, SiteConfig
+from .config import AnalyticsConfig
 from .errors import InvalidEvent
 from .ingest import build_row, parse_event
 from .normalize import normalize_url
@@ -154,9 +154,8 @@ class Collector:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _allowed_origin(self, origin: str, site: SiteConfig | None) -> bool:
-        if site is not None:
-            return site.allows_origin(origin)
+    def _cors_origin(self, origin: str) -> bool:
+        """Whether ``origin`` is a configured origin of any site (CORS is answered for it)."""
         if origin.lower() in self._origins:
             return True
         return self._localhost and any(s.allows_origin(origin) for s in self.config.sites)
@@ -180,7 +179,7 @@ class Collector:
             elif key == b"dnt":
                 dnt = value.strip() == b"1"
         cors: list[tuple[bytes, bytes]] = [(b"vary", b"Origin")]
-        if origin and self._allowed_origin(origin, None):
+        if origin and self._cors_origin(origin):
             cors.append((b"access-control-allow-origin", origin.encode("latin-1")))
         method = scope["method"]
         if method == "OPTIONS":
@@ -200,6 +199,8 @@ class Collector:
             site = next((s for d in event.domains if (s := self.config.site(d)) is not None), None)
             if site is None:
                 raise InvalidEvent("unknown site: configure it in [[analytics.sites]]", 403)
+            # a browser always sends Origin with a cross-origin POST: events for a site come
+            # from its own pages, so another site cannot inflate its numbers from a browser
             if origin and not site.allows_origin(origin):
                 raise InvalidEvent("this origin may not send events for this site", 403)
             page = normalize_url(event.url, keep_fragment=site.hash_routing or event.hash_mode)
