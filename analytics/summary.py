@@ -23,7 +23,8 @@ Definitions (what each number means, honestly):
   referrer host and UTM tags of its first page view (:data:`DIRECT` when it had none).
   **browsers**, **os** and **devices** are those of a visit's first page view. Each of
   these lists counts visitors and visits; **pages** counts visitors and page views;
-  **events** counts custom events and the visitors who sent them.
+  **events** counts custom events and the visitors who sent them, each with its most
+  frequent property values (``props``: key, value, count).
 * **filtered_bots** is how many requests were recognised as bots and not counted.
 
 Lists are sorted by their first count, descending (pages by page views, events by count,
@@ -209,6 +210,18 @@ ORDER BY n DESC, name
 LIMIT {limit:UInt32}
 """)
 
+# The property values sent with custom events, per event name.
+_PROPS = _sql("""
+SELECT name, key, value, count() AS n
+FROM events
+ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
+WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
+    AND name NOT IN ('pageview', 'engagement')
+GROUP BY name, key, value
+ORDER BY name, n DESC, key, value
+LIMIT {limit:UInt32} BY name
+""")
+
 _FILTERED = _sql(
     "SELECT sum(count) FROM filtered WHERE $site AND day BETWEEN {start:Date} AND {end:Date}"
 )
@@ -298,6 +311,7 @@ async def summarize(
         tg.start_soon(run, "visits", _VISITS, _visit_params(site, open_days))
         tg.start_soon(run, "pages", _PAGES)
         tg.start_soon(run, "events", _EVENTS)
+        tg.start_soon(run, "props", _PROPS)
         tg.start_soon(run, "filtered", _FILTERED)
     return _assemble(site, period, rows)
 
@@ -322,6 +336,9 @@ def _assemble(site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]])
         "bounce_rate": round(100 * bounces / visits) if visits else 0,
         "visit_duration": round(duration_ms / 1000 / visits) if visits else 0,
     }
+    props: dict[str, list[dict[str, Any]]] = {}
+    for name, key, value, n in rows["props"]:
+        props.setdefault(name, []).append({"key": key, "value": value, "count": int(n)})
     filtered = rows["filtered"][0][0] if rows["filtered"] else 0
     return {
         "site": site,
@@ -340,7 +357,8 @@ def _assemble(site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]])
         ],
         **lists,
         "events": [
-            {"name": name, "count": int(n), "visitors": int(u)} for name, n, u in rows["events"]
+            {"name": name, "count": int(n), "visitors": int(u), "props": props.get(name, [])}
+            for name, n, u in rows["events"]
         ],
         "filtered_bots": int(filtered or 0),
     }

@@ -91,6 +91,7 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
         ),
         "pages (pages_daily)": (S._PAGES, params),
         "events (raw)": (S._EVENTS, params),
+        "props (raw)": (S._PROPS, params),
         "filtered": (S._FILTERED, params),
     }
     out.append("per query, alone (median of the runs):")

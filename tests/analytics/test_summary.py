@@ -167,8 +167,13 @@ EXPECTED: dict[str, Any] = {
         {"device": "mobile", "visitors": 1, "visits": 1},
     ],
     "events": [
-        {"name": "Signup", "count": 2, "visitors": 2},
-        {"name": "Download", "count": 1, "visitors": 1},
+        {"name": "Signup", "count": 2, "visitors": 2, "props": [
+            {"key": "plan", "value": "free", "count": 1},
+            {"key": "plan", "value": "pro", "count": 1},
+        ]},
+        {"name": "Download", "count": 1, "visitors": 1, "props": [
+            {"key": "file", "value": "a.pdf", "count": 1},
+        ]},
     ],
     "filtered_bots": 7,
 }  # fmt: skip
@@ -231,8 +236,10 @@ async def test_summary_uses_site_local_day_not_utc_date(loaded: Store) -> None:
 async def test_summary_limit_cuts_every_list_after_sorting(loaded: Store) -> None:
     one = await summarize(loaded, SITE, PERIOD, limit=1)
     assert one["pages"] == EXPECTED["pages"][:1]
-    for key in ("sources", "referrers", "utm", "browsers", "os", "devices", "events"):
+    for key in ("sources", "referrers", "utm", "browsers", "os", "devices"):
         assert one[key] == EXPECTED[key][:1], key
+    signup = EXPECTED["events"][0]
+    assert one["events"] == [signup | {"props": signup["props"][:1]}]
     assert one["totals"] == EXPECTED["totals"]
     assert len(one["timeseries"]) == 4
 
