@@ -3,7 +3,7 @@
 A pure function of :func:`analytics.summary.summarize`'s dict: a totals block, the time
 series as a bar chart of unicode blocks (one bar per day up to 31 days, per month beyond),
 then the top pages, sources, referrers, UTM campaigns, browsers, operating systems, devices
-and custom events. No colours, no terminal control codes.
+and custom events (with their most frequent property values). No colours, no terminal control codes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _NAME_WIDTH = 40
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _FULL = "█"
 _DAILY_UP_TO = 31
+_LABELS = {"os": "OS"}
 
 # (summary key, title, name columns, count columns)
 _TABLES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -56,7 +57,7 @@ def format_summary_table(summary: Mapping[str, Any]) -> str:
                 ("Visit duration", format_duration(totals["visit_duration"])),
             ]
         ),
-        f"  Bots filtered   {summary['filtered_bots']:,}",
+        _pairs([("Bots filtered", f"{summary['filtered_bots']:,}")]),
         "  (visitors are daily-unique: a visitor on two days counts twice)",
         "",
     ]
@@ -118,16 +119,20 @@ def _table(
 ) -> list[str]:
     if not rows:
         return [f"{title}: none"]
-    label = " / ".join(names).capitalize()
+    label = " / ".join(_LABELS.get(n, n) for n in names)
+    label = label[:1].upper() + label[1:]
     header = f"  {label:<{_NAME_WIDTH}}" + "".join(f" {c.capitalize():>10}" for c in counts)
     out = [title, header]
     for row in rows:
         name = " / ".join(str(row.get(n, "")) or "-" for n in names)
         cells = "".join(f" {int(row[c]):>10,}" for c in counts)
         out.append(f"  {_fit(name):<{_NAME_WIDTH}}{cells}")
+        props = ", ".join(f"{p['key']}={p['value']} ({p['count']:,})" for p in row.get("props", []))
+        if props:
+            out.append(f"    {_fit(props, 2 * _NAME_WIDTH)}")
     return out
 
 
-def _fit(text: str) -> str:
+def _fit(text: str, width: int = _NAME_WIDTH) -> str:
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= _NAME_WIDTH else text[: _NAME_WIDTH - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"

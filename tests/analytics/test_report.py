@@ -41,7 +41,14 @@ def summary(days: int = 3, **overrides: Any) -> dict[str, Any]:
         "browsers": [{"browser": "Firefox", "visitors": 3, "visits": 4}],
         "os": [{"os": "Linux", "visitors": 3, "visits": 4}],
         "devices": [{"device": "desktop", "visitors": 3, "visits": 4}],
-        "events": [{"name": "Signup", "count": 5, "visitors": 4}],
+        "events": [
+            {
+                "name": "Signup",
+                "count": 5,
+                "visitors": 4,
+                "props": [{"key": "plan", "value": "pro", "count": 3}],
+            }
+        ],
         "filtered_bots": 321,
     }
     return base | overrides
@@ -55,7 +62,7 @@ def test_report_totals_block() -> None:
     assert "Views per visit     2.67" in text
     assert "Bounce rate         42 %" in text
     assert "Visit duration    3m 57s" in text
-    assert "Bots filtered   321" in text
+    assert "Bots filtered        321" in text
     assert "daily-unique" in text
 
 
@@ -88,7 +95,11 @@ def test_report_tables_sorted_as_given_and_truncated() -> None:
     assert "…" in long_path and len(long_path) == 2 + 40 + 11 + 11
     assert "Referrers: none" in lines
     assert "  newsletter / email / -" in "\n".join(lines)
-    assert lines[lines.index("Custom events") + 1].split() == ["Name", "Count", "Visitors"]
+    events = lines.index("Custom events")
+    assert lines[events + 1].split() == ["Name", "Count", "Visitors"]
+    assert lines[events + 2].split() == ["Signup", "5", "4"]
+    assert lines[events + 3] == "    plan=pro (3)"
+    assert lines[lines.index("Operating systems") + 1].split()[0] == "OS"
 
 
 def test_report_neutralises_control_characters() -> None:
