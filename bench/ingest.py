@@ -80,7 +80,15 @@ def _serve(mode: str, port: int, data_dir: str) -> None:
             journal_dir=Path(data_dir) / "journal",
         )
         app = Collector(config, store)  # type: ignore[assignment]
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # the collector reads X-Forwarded-For itself (trusted_proxies); uvicorn must not rewrite it
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 def _free_port() -> int:
