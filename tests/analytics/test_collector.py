@@ -430,3 +430,33 @@ def test_collector_package_exports_the_public_api() -> None:
         ]
     )
     assert all(hasattr(analytics, name) for name in analytics.__all__)
+
+
+async def test_collector_spools_while_clickhouse_is_down_and_replays_once(
+    store: Store, config: AnalyticsConfig, clock: Any
+) -> None:
+    collector = Collector(config, store, clock=clock)
+    await collector.start()
+    transport = httpx.ASGITransport(app=collector, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+        assert (await post(client, event(u="https://example.nl/0"))).status_code == 202
+        await collector.flush()
+        store.close()  # ClickHouse goes away; today's salt is already known
+        for i in range(1, 21):
+            response = await post(client, event(u=f"https://example.nl/{i}"))
+            assert response.status_code == 202
+    await collector.stop()  # the 20 events stay in the journal
+
+    again = Store.connect(store.url)
+    try:
+        collector = Collector(config, again, clock=clock)
+        await collector.start()  # replays the journal
+        await collector.flush()
+        await collector.stop()
+        paths = [
+            r[0]
+            for r in again.query("SELECT path FROM events ORDER BY toUInt32(substring(path, 2))")
+        ]
+        assert paths == [f"/{i}" for i in range(21)]
+    finally:
+        again.close()
