@@ -233,7 +233,9 @@ class Collector:
             )
             return
         except StoreError:
-            log.exception("could not get the salt of the day for %s", site.domain)
+            # no salt for today (ClickHouse down at the first event of a day) or the journal
+            # cannot be written; the event is not acknowledged, the client may retry
+            log.exception("could not accept an event for %s", site.domain)
             await _json(
                 send,
                 503,

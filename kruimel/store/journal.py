@@ -133,12 +133,25 @@ class Journal:
         """Append encoded rows to the active segment (started when needed), flushed to the OS.
 
         Returns the active segment's id.
+
+        :raises StoreError: the rows could not be written (nothing of them is kept).
         """
-        if self._active is None:
-            self._active_id = new_segment_id(self.name)
-            self._active = open(self.directory / f"{self._active_id}{_SUFFIX}", "ab")
-        self._active.write(b"".join(lines) if len(lines) > 1 else lines[0])
-        self._active.flush()
+        try:
+            if self._active is None:
+                self._active_id = new_segment_id(self.name)
+                self._active = open(self.directory / f"{self._active_id}{_SUFFIX}", "ab")
+            active = self._active
+            start = active.tell()
+            try:
+                active.write(b"".join(lines) if len(lines) > 1 else lines[0])
+                active.flush()
+            except OSError:
+                # e.g. a full disk: cut the partial line so later appends stay readable
+                active.seek(start)
+                active.truncate()
+                raise
+        except OSError as e:
+            raise StoreError(f"journal_dir {self.directory}: cannot append: {e}") from e
         return self._active_id
 
     def seal(self) -> tuple[str, Path] | None:

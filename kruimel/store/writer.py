@@ -192,6 +192,7 @@ class BatchWriter:
         """Accept rows (journaled before this returns). Never blocks on ClickHouse.
 
         :raises Backpressure: the unconfirmed rows exceed ``max_journal_bytes``.
+        :raises StoreError: the journal cannot be written (e.g. the disk is full).
         :raises TypeError, ValueError: a value cannot be encoded (see
             :func:`~kruimel.store.journal.encode_row`); nothing of ``rows`` is accepted.
         """

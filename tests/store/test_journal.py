@@ -111,3 +111,31 @@ def test_journal_is_locked_to_one_writer(tmp_path: Path) -> None:
     again = Journal(tmp_path, "t")
     again.open()
     again.close()
+
+
+def test_journal_failed_append_leaves_no_partial_line(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, "t")
+    journal.open()
+    journal.write([encode_row([1])])
+    assert journal._active is not None
+    real = journal._active
+
+    class Full:
+        """The active file, with a disk that fills up in the middle of the next write."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def write(self, data: bytes) -> int:
+            real.write(data[:3])
+            raise OSError(28, "No space left on device")
+
+    journal._active = Full()  # type: ignore[assignment]
+    with pytest.raises(StoreError, match="No space left"):
+        journal.write([encode_row([2])])
+    journal._active = real
+    journal.write([encode_row([3])])
+    sealed = journal.seal()
+    assert sealed is not None
+    assert sealed[1].read_bytes() == b"[1]\n[3]\n"
+    journal.close()
