@@ -77,6 +77,7 @@ def _page(browser: Browser, *, width: int, height: int, scheme: str) -> Page:
         color_scheme=scheme,  # type: ignore[arg-type]
         reduced_motion="reduce",
         device_scale_factor=1,
+        locale="nl-NL",  # the demo is a Dutch bakery
     )
     context.route("https://**/*", lambda route: route.abort())
     return context.new_page()
