@@ -185,7 +185,7 @@ def render_head(config: ConsentConfig, *, lang: str, nonce: str | None) -> str:
     )
 
 
-def _root_attrs(config: ConsentConfig, lang: str, region: str, decided: bool) -> Markup:
+def _root_attrs(config: ConsentConfig, state: ConsentState, lang: str, region: str) -> Markup:
     return _attrs(
         class_="kruimel",
         role="region",
@@ -193,7 +193,8 @@ def _root_attrs(config: ConsentConfig, lang: str, region: str, decided: bool) ->
         lang=lang,
         data_kruimel_prefix=config.prefix,
         data_position=config.manage_button,
-        data_decided="true" if decided else "false",
+        data_decided="true" if state.decided else "false",
+        data_gpc="true" if state.gpc else None,
     )
 
 
@@ -455,7 +456,7 @@ def render_banner(
         return Markup(
             '<div id="kruimel-banner"{root}>{first}{settings}{manage}{status}</div>'
         ).format(
-            root=_root_attrs(config, lang, _texts(lang)["region"], decided=False),
+            root=_root_attrs(config, state, lang, _texts(lang)["region"]),
             first=_first_layer(config, state, lang, nxt),
             settings=_settings_layer(config, state, lang, nxt, hidden=True),
             manage=_manage_button(config, lang, nxt, hidden=True),
@@ -475,7 +476,7 @@ def render_manage(
 
     def build(nxt: str) -> Markup:
         return Markup('<div id="kruimel-manage"{root}>{settings}{manage}{status}</div>').format(
-            root=_root_attrs(config, lang, _texts(lang)["manage"], decided=True),
+            root=_root_attrs(config, state, lang, _texts(lang)["manage"]),
             settings=_settings_layer(config, state, lang, nxt, hidden=True),
             manage=_manage_button(config, lang, nxt, hidden=False),
             status=_status(lang),

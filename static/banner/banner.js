@@ -45,7 +45,7 @@
     return {
       decided: root.getAttribute('data-decided') === 'true',
       categories: cats,
-      gpc: !!root.querySelector('.kruimel-gpc')
+      gpc: root.getAttribute('data-gpc') === 'true'
     };
   }
 

@@ -188,6 +188,7 @@ def test_gpc_denies_marketing(demo: Server, gpc_context: BrowserContext) -> None
     page.goto(demo.url + "/")
     assert page.evaluate("() => navigator.globalPrivacyControl") is True
     first_layer(page)
+    assert page.evaluate("() => window.kruimel.consent.gpc") is True
     expect(page.locator(".kruimel-gpc")).to_be_visible()
     expect(page.locator("#kruimel-cat-marketing")).not_to_be_checked()
     page.get_by_role("button", name="Alles accepteren").click()

@@ -160,6 +160,9 @@ def test_settings_gpc_marketing_never_ticked_and_explained() -> None:
     (marketing,) = root.find_all("input", value="marketing")
     assert "checked" not in marketing.attrs
     assert "Global Privacy Control" in root.all_text()
+    (banner_root,) = root.find_all("div", id="kruimel-banner")
+    assert banner_root.attrs["data-gpc"] == "true"
+    assert "data-gpc" not in banner(cfg).find_all("div", id="kruimel-banner")[0].attrs
 
 
 def test_settings_decided_shows_the_choice_made() -> None:
