@@ -12,6 +12,7 @@ are set up once in ``__init__``; each request gets its own :class:`_Responder`.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import anyio
 from starlette.requests import cookie_parser
@@ -22,7 +23,7 @@ from kruimel.headers import RawHeaders, delete_header, header_list, merge_vary, 
 from .banner import render_banner, render_head, render_manage
 from .config import ConsentConfig
 from .consent_mode import ConsentMode
-from .cookie import read_state
+from .cookie import TOKEN_HEADER, read_cookie
 from .endpoints import ConsentEndpoints
 from .errors import ConsentConfigError
 from .guard import CookieGuard
@@ -37,6 +38,17 @@ _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]+)'")
 # Statuses whose body is a page a person sees. Not 204/304 (no body), 206 (a byte range of
 # the page: offsets would break), 1xx and 3xx (the browser never shows the body).
 _NO_PAGE = frozenset({204, 206, 304})
+_SPLICE = "kruimel-nonce-splice"
+# Every request header that consent.cookie.read_cookie looks at.
+_STATE_HEADERS = frozenset({b"cookie", b"sec-gpc", TOKEN_HEADER.encode("latin-1")})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _drop_nonce(html: str) -> str:
+    return html.replace(f' nonce="{_SPLICE}"', "")
 
 
 def csp_script_policy(policies: list[bytes]) -> tuple[str | None, bool]:
@@ -92,6 +104,63 @@ class ConsentMiddleware:
         self.consent_mode = ConsentMode(config)
         self.prefix = config.prefix.rstrip("/")
         self._prefix_dir = self.prefix + "/"
+        # Per-process memos of pure functions of a few request values; bounded.
+        self._heads: dict[str, str] = {}
+        self._states: dict[bytes, ConsentState] = {}
+        self._languages: dict[tuple[bytes, bytes, str], str] = {}
+
+    def _read_state(self, scope: Scope) -> ConsentState:
+        """``read_state``, memoised for valid cookies.
+
+        Checking the signature is most of a request's cost for static files, and a visitor
+        sends the same cookie with every request. Only a valid decision is kept (an
+        undecided state has a fresh random id each time), keyed on every header that
+        ``read_state`` reads, and used only while it has not expired.
+        """
+        key: list[bytes] = []
+        for name, value in scope["headers"]:
+            if name in _STATE_HEADERS:
+                key += (name, value)
+        if not key:
+            return ConsentState.undecided(self.config)
+        cache_key = b"\0".join(key)
+        hit = self._states.get(cache_key)
+        if hit is not None and hit.expires_at is not None and hit.expires_at > _now():
+            return hit
+        reading = read_cookie(self.config, scope)
+        if reading.status == "valid":
+            if len(self._states) >= 4096:
+                self._states.clear()
+            self._states[cache_key] = reading.state
+        return reading.state
+
+    def head_html(self, lang: str, nonce: str | None) -> bytes:
+        """``render_head`` for ``lang``; rendered once per language, the nonce spliced in.
+
+        A nonce holds only ``[A-Za-z0-9+/_=-]`` (:data:`_NONCE`), which HTML escaping leaves
+        as it is, so splicing it equals rendering with it.
+        """
+        template = self._heads.get(lang)
+        if template is None:
+            template = self._heads[lang] = render_head(self.config, lang=lang, nonce=_SPLICE)
+        return (template.replace(_SPLICE, nonce) if nonce else _drop_nonce(template)).encode()
+
+    def language(self, scope: Scope, accept: bytes, chosen: str) -> str:
+        """``choose_language`` memoised on what it reads: ``?lang=``, ``Accept-Language``
+        and the language cookie's value."""
+        query: bytes = scope.get("query_string", b"")
+        key = (query if b"lang=" in query else b"", accept, chosen)
+        lang = self._languages.get(key)
+        if lang is None:
+            if len(self._languages) >= 1024:
+                self._languages.clear()
+            headers = [(b"accept-language", accept)]
+            if chosen:
+                cookie = f"{self.config.language_cookie}={chosen}".encode("latin-1")
+                headers.append((b"cookie", cookie))
+            probe = {"type": "http", "query_string": key[0], "headers": headers}
+            lang = self._languages[key] = choose_language(self.config, probe)
+        return lang
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,7 +169,7 @@ class ConsentMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        state = read_state(self.config, scope)
+        state = self._read_state(scope)
         scope["consent"] = state
         path: str = scope["path"]
         if path == self.prefix or path.startswith(self._prefix_dir):
@@ -213,14 +282,14 @@ class _Responder:
         headers = header_list(message)
         content_type = b""
         policies: list[bytes] = []
-        cookies = False
+        sets_cookie = False
         plain = True  # not compressed, not a download
         for key, value in headers:
             key = key.lower()
             if key == b"content-type":
                 content_type = value
             elif key == b"set-cookie":
-                cookies = True
+                sets_cookie = True
             elif key == b"content-encoding":
                 plain = plain and value.strip().lower() in (b"", b"identity")
             elif key == b"content-disposition":
@@ -228,7 +297,7 @@ class _Responder:
             elif key == b"content-security-policy":
                 policies.append(value)
         mw, state = self.mw, self.state
-        if cookies:
+        if sets_cookie:
             mw.guard.filter(headers, state)
         status: int = message["status"]
         if (
@@ -250,37 +319,35 @@ class _Responder:
             # unknown without its body, so none is given.
             delete_header(headers, b"content-length")
             return
-        self.expire_denied(headers)
+        cookie = host = accept = b""
+        for key, value in scope["headers"]:
+            if key == b"cookie":
+                cookie = cookie + b"; " + value if cookie else value
+            elif key == b"host":
+                host = value
+            elif key == b"accept-language":
+                accept = value
+        cookies = cookie_parser(cookie.decode("latin-1")) if cookie else {}
+        if cookies:
+            # Expire the cookies of denied categories that the browser still sends.
+            mw.guard.expire(
+                headers,
+                state,
+                list(cookies),
+                host=host.decode("latin-1").lower() or "localhost",
+                secure=scope.get("scheme") == "https",
+            )
         nonce, inline = csp_script_policy(policies)
         config = mw.config
-        lang = choose_language(config, scope)
+        lang = mw.language(scope, accept, cookies.get(config.language_cookie, ""))
         query: bytes = scope.get("query_string", b"")
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         render = render_manage if state.decided else render_banner
         body = render(config, state=state, lang=lang, next_url=next_url, nonce=nonce)
         self.rewriter = HtmlRewriter(
             prelude=mw.consent_mode.render(state, nonce=nonce, inline=inline).encode(),
-            head=render_head(config, lang=lang, nonce=nonce).encode(),
+            head=mw.head_html(lang, nonce),
             body=body.encode(),
             allowed=frozenset(state.allowed),
             nonce=nonce,
-        )
-
-    def expire_denied(self, headers: RawHeaders) -> None:
-        """Expire the cookies of denied categories that the request still carries."""
-        cookie = host = b""
-        for key, value in self.scope["headers"]:
-            if key == b"cookie":
-                cookie = cookie + b"; " + value if cookie else value
-            elif key == b"host":
-                host = value
-        if not cookie:
-            return
-        present = list(cookie_parser(cookie.decode("latin-1")))
-        self.mw.guard.expire(
-            headers,
-            self.state,
-            present,
-            host=host.decode("latin-1").lower() or "localhost",
-            secure=self.scope.get("scheme") == "https",
         )

@@ -67,6 +67,10 @@ _SCAN = re.compile(
     rb"|(?P<stuck><))?",
     re.IGNORECASE | re.DOTALL,
 )
+_GATE = re.compile(
+    rb"[\t\n\f\r ]data-consent" + _WS + rb"*=" + _WS + rb"*(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >]+)",
+    re.IGNORECASE,
+)
 _TAG_NAME_END = frozenset({b"\t", b"\n", b"\f", b"\r", b" ", b"/", b">"})
 _START_TAG = re.compile(rb"<[a-z][^\t\n\f\r />]*+" + _ATTRS, re.IGNORECASE)
 _ATTR = re.compile(
@@ -75,9 +79,6 @@ _ATTR = re.compile(
 )
 # Inside an oversized tag: the next '>' or the next '=' (with a quote if one follows).
 _TAG_STEP = re.compile(rb">|=" + _WS + rb"*+([\"'])?")
-_RAW_END = {
-    name: re.compile(rb"</" + name + rb"(?=[\t\n\f\r />])", re.IGNORECASE) for name in _RAW_TEXT
-}
 
 _SELF_CLOSING = re.compile(rb"[\t\n\f\r \"']/>\Z")
 
@@ -111,7 +112,7 @@ class HtmlRewriter:
         self._nonce = nonce.encode("ascii") if nonce else b""
         self._carry = b""
         self._state = _DATA
-        self._raw_end: re.Pattern[bytes] | None = None
+        self._raw_end = b""
         self._quote = b""
         self._after_tag: Callable[[list[bytes]], None] | None = None
         self._document = False
@@ -157,29 +158,33 @@ class HtmlRewriter:
     def _run(self, buf: bytes, out: list[bytes], *, final: bool) -> None:
         pos = 0
         end = len(buf)
-        low: bytes | None = None
+        low = buf.lower()  # ASCII-only, so offsets are unchanged
         marks: dict[bytes, int] = {}
         while pos < end:
             state = self._state
             if state == _DATA:
                 if self._in_body:
-                    if low is None:
-                        low = buf.lower()  # ASCII-only, so offsets are unchanged
                     pos = self._body_step(buf, low, pos, marks, out, final=final)
                 else:
                     pos = self._precise_step(buf, pos, out, final=final)
                 if pos < 0:
                     return
             elif state == _RAW:
-                assert self._raw_end is not None
-                m = self._raw_end.search(buf, pos)
-                if m is None:
-                    keep = 0 if final else min(end - pos, 11)  # len(b"</noframes") + 1
+                closing = self._raw_end
+                found = low.find(closing, pos)
+                while found >= 0 and low[found + len(closing) : found + len(closing) + 1] not in (
+                    _TAG_NAME_END
+                ):
+                    if found + len(closing) == end and not final:
+                        break  # "</script" at the very end: the next chunk tells
+                    found = low.find(closing, found + 1)
+                if found < 0 or found + len(closing) == end and not final:
+                    keep = 0 if final else min(end - pos, len(closing))
                     out.append(buf[pos : end - keep])
                     self._carry = buf[end - keep :]
                     return
-                out.append(buf[pos : m.start()])
-                pos = m.start()
+                out.append(buf[pos:found])
+                pos = found
                 self._state = _DATA
             elif state == _COMMENT:
                 found = buf.find(b"-->", pos)
@@ -258,7 +263,7 @@ class HtmlRewriter:
         """The fast path once the body has begun: only gated elements are left to find.
 
         Walking every tag of a long body costs too much for a middleware that sees every
-        page, so here three literal searches (``<!--``, ``<script``, ``data-consent``) over
+        page, so here literal searches (``<!--``, ``<script``, ``<textarea``, ``data-consent``) over
         the lower-cased bytes find the only places that matter; ``marks`` remembers each
         one's next hit, so every search passes over the buffer once. A hit that follows a
         '<' with no '>' after it might sit inside an attribute value: that case takes
@@ -275,8 +280,10 @@ class HtmlRewriter:
             marks[b"<!"] = -2
             comment = _next(low, b"<!", comment + 2, marks)
         script = _next(low, b"<script", pos, marks)
+        # A <textarea> holds text, not markup: an HTML editor's source must not be rewritten.
+        textarea = _next(low, b"<textarea", pos, marks)
         gated = low.rfind(b"<", pos, consent) if consent >= 0 else -1
-        hits = [hit for hit in (comment, script, gated) if hit >= 0]
+        hits = [hit for hit in (comment, script, textarea, gated) if hit >= 0]
         if not hits:
             if final:
                 out.append(buf[pos:] if pos else buf)
@@ -294,11 +301,15 @@ class HtmlRewriter:
             out.append(b"<!--")
             self._state = _COMMENT
             return start + 4
-        if start == script:
-            if low[start + 7 : start + 8] in _TAG_NAME_END:
-                return self._start_tag(buf, start, b"script", out, final=final)
-            out.append(b"<")  # "<scripts>" or a cut name: not a script
-            return start + 1
+        for name, hit in ((b"script", script), (b"textarea", textarea)):
+            if start == hit:
+                after = start + len(name) + 1
+                if after == len(low) and not final:
+                    return self._stuck(buf, start, out, final=False)  # "<script" + " src=..."
+                if low[after : after + 1] in _TAG_NAME_END:
+                    return self._start_tag(buf, start, name, out, final=final)
+                out.append(b"<")  # "<scripts>" or a name cut by the chunk's end
+                return start + 1
         if low.startswith(b"iframe", start + 1) and low[start + 7 : start + 8] in _TAG_NAME_END:
             return self._start_tag(buf, start, b"iframe", out, final=final)
         # data-consent on some other element (or a '<' inside a value): step over the tag.
@@ -355,7 +366,7 @@ class HtmlRewriter:
             if name in (b"script", b"iframe") and b"data-consent" in tag.lower():
                 tag = self._activate(tag, name)
             out.append(tag)
-            self._raw_end = _RAW_END[name]
+            self._raw_end = b"</" + name
             self._state = _RAW
         return m.end()
 
@@ -372,8 +383,8 @@ class HtmlRewriter:
                 out.append(self._take_prelude())
             elif name == b"body":
                 out.append(self._take_head() + self._take_body())
-            elif name in _RAW_END:
-                self._raw_end = _RAW_END[name]
+            elif name in _RAW_TEXT:
+                self._raw_end = b"</" + name
                 self._state = _RAW
 
         self._after_tag = after
@@ -382,6 +393,11 @@ class HtmlRewriter:
 
     def _activate(self, tag: bytes, name: bytes) -> bytes:
         """The start tag with its gate opened, or unchanged when a category is denied."""
+        quick = _GATE.search(tag)
+        if quick is None or not all(c in self._allowed for c in _text(quick.group(1)).split()):
+            # Denied (the common case before a choice): no need to parse every attribute.
+            # A look-alike inside another attribute's value can only keep an element inert.
+            return tag
         attrs: dict[bytes, tuple[int, int, bytes]] = {}  # name -> (start, end, raw value)
         body_start = len(name) + 1
         for m in _ATTR.finditer(tag, body_start, len(tag) - 1):
