@@ -51,6 +51,9 @@ _CSP_BODY = """
 window.inlineGated = (window.inlineGated || 0) + 1;
 </script>
 <script type="text/plain" data-consent="analytics" src="/standin/analytics.js"></script>
+<script type="text/plain" data-consent="analytics" data-type="module">
+window.moduleGated = (window.moduleGated || 0) + (import.meta.url ? 1 : 0);
+</script>
 """
 
 _GTAG = """<script nonce="{nonce}">

@@ -170,6 +170,28 @@ def test_withdraw_removes_category_cookies_and_reloads(
     assert server_state(page, demo)["categories"]["marketing"] is False  # type: ignore[index]
 
 
+def test_withdraw_all_from_manage_button(demo: Server, context: BrowserContext, page: Page) -> None:
+    page.goto(demo.url + "/assortiment")
+    page.get_by_role("button", name="Alles accepteren").click()
+    page.wait_for_function("() => (window.kruimelStandins || {}).analytics === 1")
+    page.goto(demo.url + "/")
+    page.wait_for_function("() => (window.kruimelStandins || {}).pardot === 1")
+    page.get_by_role("button", name="Cookie-instellingen").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Toestemming intrekken").click()
+    page.wait_for_load_state("networkidle")
+    assert optional_cookies(context) == set()
+    assert standins(page) == {}
+    state = server_state(page, demo)
+    assert state["decided"] is True
+    assert state["categories"] == {
+        "necessary": True,
+        "preferences": False,
+        "analytics": False,
+        "marketing": False,
+    }
+
+
 @pytest.fixture
 def gpc_context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = new_context(browser, extra_http_headers={"Sec-GPC": "1"})
@@ -226,6 +248,12 @@ def test_javascript_disabled_forms_record_choices(demo: Server, browser: Browser
         assert state["categories"]["analytics"] is True
         assert state["categories"]["marketing"] is False
         assert optional_cookies(ctx) == set()
+        # ... and withdraw it again, still without JavaScript.
+        page.goto(demo.url + "/_consent/policy")
+        page.get_by_role("button", name="Toestemming intrekken").click()
+        page.wait_for_load_state()
+        state = json.loads(page.request.get(demo.url + "/_consent").text())
+        assert state["categories"]["analytics"] is False
     finally:
         ctx.close()
 

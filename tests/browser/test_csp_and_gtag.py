@@ -65,6 +65,7 @@ def test_strict_csp_banner_and_gated_scripts_without_violation(lab: Server, page
     page.wait_for_function("() => (window.kruimelStandins || {}).analytics === 1")
     page.wait_for_function("() => (window.kruimelStandins || {}).pardot === 1")
     page.wait_for_function("() => window.inlineGated === 1")
+    page.wait_for_function("() => window.moduleGated === 1")  # data-type="module"
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.cspViolations") == []
     assert problems == []
