@@ -54,8 +54,9 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            if log is not None and writer is not None:
-                await log.start()
+            # The middleware has already started the log (created its table) by now:
+            # it handles the startup message before passing it on to this app.
+            if writer is not None:
                 await writer.start()
             if collector is not None:
                 await collector.start()
