@@ -36,7 +36,7 @@
   var $ = function (sel) { return root.querySelector(sel); };
   var all = function (sel, el) { return [].slice.call((el || root).querySelectorAll(sel)); };
   var first = $(C.first), settings = $(C.settings), manage = $(C.manage), status = $(C.status);
-  var opener = null, ran = {};
+  var opener = null, ran = {}, busy = false;
   var k = w.kruimel = w.kruimel || {};
 
   function readState() {
@@ -177,6 +177,8 @@
   }
 
   function post(body, form, submitter) {
+    if (busy) return;  // a double click records one choice
+    busy = true;
     body.control = C.control;
     var headers = { 'Content-Type': 'application/json' };
     var token = remote && cookie();
@@ -195,8 +197,10 @@
         d.cookie = C.cookie + '=' + s.token + '; Path=/; SameSite=Lax; Max-Age=' + age +
           (location.protocol === 'https:' ? '; Secure' : '');
       }
+      busy = false;
       apply(s);
-    }).catch(function () {
+    }, function () {
+      busy = false;
       // Same origin: fall back to the plain form post, which works without JavaScript.
       if (remote) return;
       var f = d.createElement('input');

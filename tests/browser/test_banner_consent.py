@@ -15,7 +15,7 @@ from browserkit import (
     optional_cookies,
     standins,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -190,6 +190,25 @@ def test_withdraw_all_from_manage_button(demo: Server, context: BrowserContext, 
         "analytics": False,
         "marketing": False,
     }
+
+
+def test_failed_fetch_falls_back_to_form_post(
+    demo: Server, context: BrowserContext, page: Page
+) -> None:
+    def json_fails(route: Route) -> None:
+        if "application/json" in (route.request.headers.get("content-type") or ""):
+            route.abort()
+        else:
+            route.fallback()
+
+    page.route(demo.url + "/_consent", json_fails)
+    page.goto(demo.url + "/assortiment")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Alles weigeren").click()
+    page.wait_for_url(demo.url + "/assortiment")
+    assert page.locator("#kruimel-manage").count() == 1
+    state = server_state(page, demo)
+    assert state["decided"] is True and state["categories"]["analytics"] is False  # type: ignore[index]
 
 
 @pytest.fixture
