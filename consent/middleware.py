@@ -94,7 +94,9 @@ class ConsentMiddleware:
     def __init__(self, app: ASGIApp, config: ConsentConfig, log: ConsentLog | None = None) -> None:
         if not isinstance(config, ConsentConfig):
             raise ConsentConfigError(
-                f"config: give a consent.ConsentConfig, not {type(config).__name__}"
+                "config",
+                f"give a consent.ConsentConfig, not {type(config).__name__}",
+                source="ConsentMiddleware",
             )
         self.app = app
         self.config = config
