@@ -33,11 +33,16 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
-    """Site-local dates ``start`` to ``end``, both inclusive; ``name`` is how it was asked."""
+    """Site-local dates ``start`` to ``end``, both inclusive; ``name`` is how it was asked.
+
+    ``today`` is the site-local date the period was parsed on (``None`` when built by
+    hand): the summary treats the days before it as over.
+    """
 
     name: str
     start: dt.date
     end: dt.date
+    today: dt.date | None = None
 
     @property
     def days(self) -> int:
@@ -80,16 +85,16 @@ class Period:
                 if value:
                     raise PeriodError(param, f"{param} is only allowed with period=custom")
         if name == "day":
-            return cls(name, today, today)
+            return cls(name, today, today, today)
         if name == "7d":
-            return cls(name, today - dt.timedelta(days=6), today)
+            return cls(name, today - dt.timedelta(days=6), today, today)
         if name == "30d":
-            return cls(name, today - dt.timedelta(days=29), today)
+            return cls(name, today - dt.timedelta(days=29), today, today)
         if name == "month":
-            return cls(name, today.replace(day=1), today)
+            return cls(name, today.replace(day=1), today, today)
         if name == "12mo":
             months = today.year * 12 + today.month - 1 - 11
-            return cls(name, dt.date(months // 12, months % 12 + 1, 1), today)
+            return cls(name, dt.date(months // 12, months % 12 + 1, 1), today, today)
         start = _iso_date("from", from_)
         end = _iso_date("to", to)
         if start > end:
@@ -100,7 +105,7 @@ class Period:
                 f"to must be less than {MAX_CUSTOM_DAYS} days after from (a custom period "
                 f"spans at most {MAX_CUSTOM_DAYS} days); got {start} to {end}",
             )
-        return cls(name, start, end)
+        return cls(name, start, end, today)
 
 
 def _iso_date(parameter: str, value: str | None) -> dt.date:

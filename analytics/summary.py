@@ -35,8 +35,9 @@ Where the numbers come from: page views, visitors, the time series and the pages
 ``pages_daily`` rollup (a materialised view). A visit is a property of a *sequence* of
 events, which no materialised view can cut, so visits and everything counted per visit are
 computed from the raw events for days that are still open and, once a day is over, rolled
-up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that day. A closed
-day is rolled up again when late events change its page-view count.
+up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that day: in
+practice only today is read raw. A closed day is rolled up again when late events (a
+journal replayed after an outage) change its page-view count.
 """
 
 from __future__ import annotations
@@ -228,7 +229,8 @@ _FILTERED = _sql(
 
 
 def _closed_before() -> dt.date:
-    # Day d is over in every timezone (UTC-12 to UTC+14) once the UTC date is d + 2.
+    # Without the site's today: day d is over in every timezone (UTC-12 to UTC+14) once
+    # the UTC date is d + 2.
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
@@ -272,13 +274,14 @@ async def summarize(
     :param limit: how many rows each list keeps (at least 1).
     :param timings: if given, receives each query's wall time in seconds (benchmarks).
     :param closed_before: days before this date are over and read from ``visits_daily``;
-        default: yesterday in UTC (so that the day is over in every timezone).
+        default: ``period.today`` (the site-local today the period was parsed on), else
+        yesterday in UTC (when every timezone has finished the day before it).
     :raises ValueError: ``limit`` is below 1.
     :raises kruimel.store.StoreError: ClickHouse failed.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    closed = closed_before or _closed_before()
+    closed = closed_before or period.today or _closed_before()
     rolled_end = min(period.end, closed - dt.timedelta(days=1))
     params: dict[str, Any] = {
         "site": site,

@@ -305,3 +305,10 @@ def test_rollup_view_matches_raw_counts_with_a_retried_batch(loaded: Store) -> N
     )
     assert rollup == raw
     assert (SITE, D16, "/0", 5, 3) in rollup
+
+
+async def test_summary_days_before_the_site_s_today_are_rolled_up(loaded: Store) -> None:
+    period = Period.parse("custom", "2026-03-13", "2026-03-16", tz="Europe/Amsterdam", today=D15)
+    assert period.today == D15
+    assert await summarize(loaded, SITE, period) == EXPECTED
+    assert loaded.query("SELECT DISTINCT day FROM visits_daily ORDER BY day") == [(D14,)]
