@@ -5,8 +5,11 @@ from __future__ import annotations
 from .client import Store
 from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
 from .schema import Migration, ensure_ttl, render
+from .writer import Backpressure, BatchWriter
 
 __all__ = [
+    "Backpressure",
+    "BatchWriter",
     "Migration",
     "Store",
     "StoreConfigError",

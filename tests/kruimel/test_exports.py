@@ -1,0 +1,39 @@
+"""Each package's public API is exactly what was meant (after httpx's test_exported_members)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "kruimel.store": {
+        "Backpressure",
+        "BatchWriter",
+        "Migration",
+        "Store",
+        "StoreConfigError",
+        "StoreError",
+        "StoreLockedError",
+        "StoreUnavailableError",
+        "ensure_ttl",
+        "render",
+    },
+    "kruimel": {"__version__"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_exports_match_the_intended_api(name: str) -> None:
+    module = importlib.import_module(name)
+    assert set(module.__all__) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", ["consent", "analytics", "kruimel", "kruimel.store"])
+def test_exports_resolve_and_are_documented(name: str) -> None:
+    module = importlib.import_module(name)
+    assert len(module.__all__) == len(set(module.__all__)), "duplicates in __all__"
+    for attr in module.__all__:
+        value = getattr(module, attr)
+        if callable(value) and not attr.startswith("__"):
+            assert value.__doc__, f"{name}.{attr} has no docstring"
