@@ -65,10 +65,18 @@ function gtag() {{ window.dataLayer.push(arguments); }}
 _SPA_BODY = """
 <p>A single-page app: the links below change the URL with the History API.</p>
 <p><a href="/spa/next" id="next">Next view</a> <a href="/spa/last" id="last">Last view</a></p>
+<p><a href="https://example.org/bakery?x=1" id="out">Elsewhere</a>
+<a href="/files/menu.pdf?v=2" id="file">Menu (PDF)</a>
+<a href="/spa/next" id="inside">Inside</a></p>
 """
 
+_HASH_BODY = """<p>Routed on the URL fragment.</p>"""
+
+_HASH_EXTRA = """<script src="/_analytics/script.js" data-site="{site}" data-local data-automation
+ data-hash defer></script>"""
+
 _SPA_EXTRA = """<script src="/_analytics/script.js" data-site="{site}" data-local data-automation
- defer></script>
+ data-outbound data-downloads defer></script>
 <script src="/spa.js" defer></script>"""
 
 _SPA_JS = """document.addEventListener('click', function (e) {
@@ -102,6 +110,10 @@ async def spa(request: Request) -> Response:
     return _page("Single-page app", _SPA_BODY, _SPA_EXTRA, secrets.token_urlsafe(16))
 
 
+async def hash_page(request: Request) -> Response:
+    return _page("Hash routing", _HASH_BODY, _HASH_EXTRA, secrets.token_urlsafe(16))
+
+
 async def spa_js(request: Request) -> Response:
     return Response(_SPA_JS, media_type="text/javascript")
 
@@ -131,6 +143,7 @@ def create_app() -> ASGIApp:
             Route("/spa", spa),
             Route("/spa/{view}", spa),
             Route("/spa.js", spa_js),
+            Route("/hash", hash_page),
             Route("/plausible", plausible),
             Mount("/standin", app=StaticFiles(directory=asset_dir() / "standin")),
             Mount("/npm", app=StaticFiles(directory=NPM, check_dir=False)),
