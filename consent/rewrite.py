@@ -63,7 +63,9 @@ _SCAN = re.compile(
     rb")*+"
     rb"(?:(?P<tag><(?P<name>"
     + _NAMES
-    + rb"))(?=[\t\n\f\r />])|(?P<endhead></head)(?=[\t\n\f\r />])"
+    + rb")(?=[\t\n\f\r />])(?P<rest>"
+    + _ATTRS
+    + rb")?)|(?P<endhead></head)(?=[\t\n\f\r />])"
     rb"|(?P<stuck><))?",
     re.IGNORECASE | re.DOTALL,
 )
@@ -248,7 +250,10 @@ class HtmlRewriter:
             out.append(self._take_prelude() + self._take_head())
             out.append(buf[start : m.end()])
             return m.end()
-        return self._start_tag(buf, start, m.group("name").lower(), out, final=final)
+        name = m.group("name").lower()
+        if m.group("rest") is None:  # the start tag goes on in the next chunk
+            return self._start_tag(buf, start, name, out, final=final)
+        return self._start_tag(buf, start, name, out, final=final, stop=m.end())
 
     def _body_step(
         self,
@@ -337,16 +342,19 @@ class HtmlRewriter:
         return pos + 1
 
     def _start_tag(
-        self, buf: bytes, pos: int, name: bytes, out: list[bytes], *, final: bool
+        self, buf: bytes, pos: int, name: bytes, out: list[bytes], *, final: bool, stop: int = -1
     ) -> int:
-        """Handle one interesting start tag at ``pos``. Returns the new position or -1."""
-        m = _START_TAG.match(buf, pos)
-        if m is None:
-            if final or len(buf) - pos <= MAX_CARRY:
+        """Handle one interesting start tag at ``pos`` (ending at ``stop`` when the caller
+        knows). Returns the new position or -1."""
+        if stop < 0:
+            m = _START_TAG.match(buf, pos)
+            if m is None:
+                if final or len(buf) - pos <= MAX_CARRY:
+                    return self._stuck(buf, pos, out, final=final)
+                self._oversized(name, out)
                 return self._stuck(buf, pos, out, final=final)
-            self._oversized(name, out)
-            return self._stuck(buf, pos, out, final=final)
-        tag = m.group()
+            stop = m.end()
+        tag = buf[pos:stop]
         if name == b"head":
             self._document = True
             out.append(tag)
@@ -368,7 +376,7 @@ class HtmlRewriter:
             out.append(tag)
             self._raw_end = b"</" + name
             self._state = _RAW
-        return m.end()
+        return stop
 
     def _oversized(self, name: bytes, out: list[bytes]) -> None:
         """An interesting start tag too long to carry: passed through unchanged, but the

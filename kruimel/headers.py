@@ -82,9 +82,13 @@ def merge_vary(headers: RawHeaders, token: bytes) -> None:
 
     Several ``Vary`` lines are folded into one, so a cache sees the complete list.
     """
+    existing = get_all(headers, b"vary")
+    if not existing:
+        headers.append((b"vary", token))
+        return
     wanted = token.lower()
     tokens: list[bytes] = []
-    for value in get_all(headers, b"vary"):
+    for value in existing:
         for item in value.split(b","):
             item = item.strip()
             if item and item.lower() not in (t.lower() for t in tokens):
