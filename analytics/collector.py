@@ -32,7 +32,7 @@ from .clientip import TrustedProxies, client_ip
 from .config import AnalyticsConfig
 from .errors import InvalidEvent
 from .ingest import build_row, parse_event
-from .normalize import normalize_url
+from .normalize import HashedCache, PageURL, normalize_url, referrer_source
 from .schema import EVENT_COLUMNS, FILTERED_COLUMNS, MIGRATIONS, apply_retention
 from .useragent import UserAgentParser
 from .visitor import DailySalts, utc_now, visitor_key
@@ -71,6 +71,8 @@ class Collector:
         self._clock = clock
         self._trusted = TrustedProxies(config.trusted_proxies)
         self._user_agents = UserAgentParser()
+        self._pages: HashedCache[PageURL] = HashedCache()
+        self._referrers: HashedCache[tuple[str, str]] = HashedCache()
         self.salts = DailySalts(store, clock)
         options: dict[str, Any] = {
             "journal_dir": config.journal_dir,
@@ -203,7 +205,11 @@ class Collector:
             # from its own pages, so another site cannot inflate its numbers from a browser
             if origin and not site.allows_origin(origin):
                 raise InvalidEvent("this origin may not send events for this site", 403)
-            page = normalize_url(event.url, keep_fragment=site.hash_routing or event.hash_mode)
+            keep_fragment = site.hash_routing or event.hash_mode
+            key = HashedCache.key(event.url, "#" if keep_fragment else "")
+            page = self._pages.get(key) or self._pages.put(
+                key, normalize_url(event.url, keep_fragment=keep_fragment)
+            )
         except InvalidEvent as e:
             await _json(send, e.status, {"error": e.message}, cors)
             return
@@ -223,7 +229,12 @@ class Collector:
                 return
             salt = self.salts.cached(site, day) or await self.salts.salt(site, day)
             visitor = visitor_key(salt, site, client_ip(scope, self._trusted), user_agent)
-            self.events.append((build_row(event, site, page, ua, visitor, now, day),))
+            key = HashedCache.key(event.referrer, site.domain)
+            referrer = self._referrers.get(key) or self._referrers.put(
+                key, referrer_source(event.referrer, site.domain)
+            )
+            row = build_row(event, site, page, referrer, ua, visitor, now, day)
+            self.events.append((row,))
         except Backpressure as e:
             await _json(
                 send,

@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import SiteConfig
 from .errors import InvalidEvent
-from .normalize import MAX_URL, PageURL, referrer_source
+from .normalize import MAX_URL, PageURL
 from .useragent import UserAgentInfo
 
 __all__ = [
@@ -155,13 +155,19 @@ def build_row(
     event: Event,
     site: SiteConfig,
     page: PageURL,
+    referrer: tuple[str, str],
     ua: UserAgentInfo,
     visitor: int,
     ts: datetime,
     day: date,
 ) -> tuple[Any, ...]:
-    """The stored row, in ``EVENT_COLUMNS`` order. Only the referrer's host is kept."""
-    referrer_host, source = referrer_source(event.referrer, site.domain)
+    """The stored row, in ``EVENT_COLUMNS`` order.
+
+    :param page: the normalised page URL (:func:`~analytics.normalize.normalize_url`).
+    :param referrer: ``(host, source)`` (:func:`~analytics.normalize.referrer_source`): only
+        the referrer's host is stored, never its URL.
+    """
+    referrer_host, source = referrer
     return (
         site.domain,
         ts.replace(microsecond=0),

@@ -9,12 +9,24 @@ it is grouped into a source: a search engine, a social network, another site's h
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import OrderedDict
+from collections.abc import Iterator
+from hashlib import blake2b
+from typing import Generic, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import InvalidEvent
 
-__all__ = ["DIRECT", "MAX_URL", "MAX_PATH", "PageURL", "normalize_url", "referrer_source"]
+__all__ = [
+    "DIRECT",
+    "MAX_URL",
+    "MAX_PATH",
+    "HashedCache",
+    "PageURL",
+    "normalize_url",
+    "referrer_source",
+]
+V = TypeVar("V")
 
 DIRECT = "Direct / None"
 MAX_URL = 2048
@@ -163,3 +175,47 @@ def source_name(host: str) -> str:
 def _plausible_tld(rest: list[str]) -> bool:
     """``google.nl``, ``google.co.uk``, ``google.com.au`` but not ``google.evil.example``."""
     return 1 <= len(rest) <= 2 and all(len(label) <= 3 for label in rest)
+
+
+class HashedCache(Generic[V]):
+    """A bounded LRU cache keyed by a BLAKE2b digest of the input texts.
+
+    The collector parses the same user agents, page URLs and referrers over and over; this
+    makes a repeat cost a hash and a dictionary lookup, without keeping the raw texts (a
+    user agent, a referrer URL) in memory. Used from the event loop only.
+
+    :param size: how many entries to keep; the least recently used goes first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._data: OrderedDict[bytes, V] = OrderedDict()
+
+    @staticmethod
+    def key(*texts: str) -> bytes:
+        """The cache key of ``texts`` (a 16-byte digest)."""
+        h = blake2b(digest_size=16)
+        for text in texts:
+            h.update(text.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        return h.digest()
+
+    def get(self, key: bytes) -> V | None:
+        """The cached value, or None."""
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: bytes, value: V) -> V:
+        """Remember ``value`` under ``key`` (evicting the oldest entry when full); return it."""
+        self._data[key] = value
+        if len(self._data) > self._size:
+            self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._data)

@@ -1,19 +1,19 @@
 """User agent -> browser family, OS family and device type; bots recognised and named.
 
 Parsing with user-agents costs tens of microseconds, so results are kept in a small LRU cache
-and a repeated user agent costs one dictionary lookup. The cache is keyed by a BLAKE2b digest
-of the user agent, so the raw strings do not linger in memory after their requests.
+and a repeated user agent costs one dictionary lookup. The cache
+(:class:`~analytics.normalize.HashedCache`) is keyed by a BLAKE2b digest of the user agent,
+so the raw strings do not linger in memory after their requests.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from hashlib import blake2b
 from typing import Literal, NamedTuple
 
 from user_agents import parse as _parse
+
+from .normalize import HashedCache
 
 __all__ = ["UserAgentInfo", "UserAgentParser", "BotReason", "MAX_USER_AGENT"]
 
@@ -53,31 +53,23 @@ _EMPTY = UserAgentInfo("", "", "", "empty")
 
 
 class UserAgentParser:
-    """Parses user agents with an LRU cache of ``size`` entries (thread-safe).
+    """Parses user agents with an LRU cache of ``size`` entries.
 
     :param size: how many distinct user agents to remember.
     """
 
     def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._cache: OrderedDict[bytes, UserAgentInfo] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: HashedCache[UserAgentInfo] = HashedCache(size)
 
     def __call__(self, user_agent: str) -> UserAgentInfo:
         """Classify ``user_agent`` (truncated to :data:`MAX_USER_AGENT` characters)."""
         if not user_agent.strip():
             return _EMPTY
         user_agent = user_agent[:MAX_USER_AGENT]
-        key = blake2b(user_agent.encode("utf-8", "replace"), digest_size=16).digest()
-        cache = self._cache
-        info = cache.get(key)
-        if info is not None:
-            return info
-        info = classify(user_agent)
-        with self._lock:
-            cache[key] = info
-            if len(cache) > self._size:
-                cache.popitem(last=False)
+        key = HashedCache.key(user_agent)
+        info = self._cache.get(key)
+        if info is None:
+            info = self._cache.put(key, classify(user_agent))
         return info
 
     def cache_len(self) -> int:

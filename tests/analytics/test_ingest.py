@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from analytics import InvalidEvent, SiteConfig, normalize_url
+from analytics import InvalidEvent, SiteConfig, normalize_url, referrer_source
 from analytics.ingest import MAX_PROP_VALUE, MAX_PROPS, build_row, parse_event
 from analytics.schema import EVENT_COLUMNS
 from analytics.useragent import UserAgentInfo
@@ -117,7 +117,9 @@ def test_build_row_keeps_only_what_the_schema_needs() -> None:
     )
     ts = datetime(2026, 11, 20, 12, 0, 5, 123456, tzinfo=UTC)
     ua = UserAgentInfo("Chrome", "Windows", "desktop", None)
-    row = build_row(event, site, normalize_url(event.url), ua, 42, ts, date(2026, 11, 20))
+    page = normalize_url(event.url)
+    referrer = referrer_source(event.referrer, site.domain)
+    row = build_row(event, site, page, referrer, ua, 42, ts, date(2026, 11, 20))
     assert dict(zip(EVENT_COLUMNS, row, strict=True)) == {
         "site": "example.nl",
         "ts": ts.replace(microsecond=0),

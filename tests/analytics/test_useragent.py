@@ -106,11 +106,22 @@ def test_useragent_cache_is_bounded() -> None:
     assert parser.cache_len() == 2
 
 
+def test_useragent_cache_evicts_the_least_recently_used() -> None:
+    parser = UserAgentParser(size=2)
+    first = parser(BROWSERS[0][0])
+    parser(BROWSERS[1][0])
+    parser(BROWSERS[0][0])  # used again: now the most recent
+    parser(BROWSERS[2][0])  # evicts BROWSERS[1]
+    assert parser(BROWSERS[0][0]) is first
+    assert parser.cache_len() == 2
+
+
 def test_useragent_cache_does_not_hold_the_raw_string() -> None:
     parser = UserAgentParser()
     ua = BROWSERS[0][0]
     parser(ua)
-    assert all(isinstance(k, bytes) and ua.encode() not in k for k in parser._cache)
+    keys = list(parser._cache)
+    assert keys and all(len(k) == 16 and ua.encode() not in k for k in keys)
 
 
 def test_useragent_very_long_agent_is_truncated() -> None:
