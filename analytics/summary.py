@@ -157,21 +157,22 @@ SELECT {site:String}, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces
 FROM ($visits)
 """)
 
-# Closed days from visits_daily, open days (has({days}, day)) from the raw events, summed.
-_VISITS = _sql("""
-SELECT dim, k1, k2, k3, sum(visitors) AS n_visitors, sum(visits) AS n_visits,
-       sum(pageviews) AS n_views, sum(bounces) AS n_bounces, sum(duration_ms) AS n_ms
-FROM (
-    SELECT dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms
-    FROM visits_daily FINAL
-    WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date}
-    UNION ALL
-    SELECT dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms
-    FROM ($visits)
-)
+# Visit counts per list entry: closed days from visits_daily, open days from the raw events.
+# Two queries merged in Python rather than one UNION ALL: the union cost ~25 ms of query
+# analysis per call, and the open-day query is skipped when the period has none.
+_VISITS_ROLLED = _sql("""
+SELECT dim, k1, k2, k3, sum(visitors), sum(visits), sum(pageviews), sum(bounces),
+       sum(duration_ms)
+FROM visits_daily FINAL
+WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date}
 GROUP BY dim, k1, k2, k3
-ORDER BY dim, n_visitors DESC, k1, k2, k3
-LIMIT {limit:UInt32} BY dim
+""")
+
+_VISITS_OPEN = _sql("""
+SELECT dim, k1, k2, k3, sum(visitors), sum(visits), sum(pageviews), sum(bounces),
+       sum(duration_ms)
+FROM ($visits)
+GROUP BY dim, k1, k2, k3
 """)
 
 _ROLLED_DAYS = _sql("""
@@ -310,27 +311,38 @@ async def summarize(
         if timings is not None:
             timings["roll_up"] = time.perf_counter() - began
     open_days = [d for d in sorted(views_by_day) if d > rolled_end]
+    rows["visits_open"] = []
     async with anyio.create_task_group() as tg:
-        tg.start_soon(run, "visits", _VISITS, _visit_params(site, open_days))
+        tg.start_soon(run, "visits_rolled", _VISITS_ROLLED)
+        if open_days:
+            tg.start_soon(run, "visits_open", _VISITS_OPEN, _visit_params(site, open_days))
         tg.start_soon(run, "pages", _PAGES)
         tg.start_soon(run, "events", _EVENTS)
         tg.start_soon(run, "props", _PROPS)
         tg.start_soon(run, "filtered", _FILTERED)
-    return _assemble(site, period, rows)
+    return _assemble(site, period, rows, limit)
 
 
-def _assemble(site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
+def _assemble(
+    site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]], limit: int
+) -> dict[str, Any]:
     by_day = {day: (int(views), int(uniques)) for day, views, uniques in rows["days"]}
+    # (dim, k1, k2, k3) -> [visitors, visits, pageviews, bounces, duration_ms], summed over
+    # the closed and the open days (visitors are per day, so they add up too).
+    counts: dict[tuple[str, str, str, str], list[int]] = {}
+    for dim, k1, k2, k3, *numbers in rows["visits_rolled"] + rows["visits_open"]:
+        sums = counts.setdefault((dim, k1, k2, k3), [0, 0, 0, 0, 0])
+        for i, n in enumerate(numbers):
+            sums[i] += int(n)
+    _, visits, views, bounces, duration_ms = counts.pop(("total", "", "", ""), [0, 0, 0, 0, 0])
     lists: dict[str, list[dict[str, Any]]] = {name: [] for name in _DIMS}
-    visits = views = bounces = duration_ms = 0
-    for dim, k1, k2, k3, n_visitors, n_visits, n_views, n_bounces, n_ms in rows["visits"]:
-        if dim == "total":
-            visits, views, bounces, duration_ms = (
-                int(x) for x in (n_visits, n_views, n_bounces, n_ms)
-            )
-            continue
-        entry = dict(zip(_DIMS[dim], (k1, k2, k3), strict=False))
-        lists[dim].append(entry | {"visitors": int(n_visitors), "visits": int(n_visits)})
+    # Python orders str by code point, which for UTF-8 is ClickHouse's byte order.
+    for (dim, *keys), (n_visitors, n_visits, *_) in sorted(
+        counts.items(), key=lambda item: (-item[1][0], item[0][1:])
+    ):
+        if dim in lists and len(lists[dim]) < limit:
+            named: dict[str, Any] = dict(zip(_DIMS[dim], keys, strict=False))
+            lists[dim].append(named | {"visitors": n_visitors, "visits": n_visits})
     totals = {
         "visitors": sum(u for _, u in by_day.values()),
         "visits": visits,

@@ -68,8 +68,9 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
     queries = {
         "days (pages_daily)": (S._DAYS, params),
         "rolled_days (visits_daily)": (S._ROLLED_DAYS, params),
-        f"visits (visits_daily + {len(open_days)} open day raw)": (
-            S._VISITS,
+        "visits_rolled (visits_daily)": (S._VISITS_ROLLED, params),
+        f"visits_open ({len(open_days)} open day, raw events)": (
+            S._VISITS_OPEN,
             params | S._visit_params(MAIN_SITE, open_days),
         ),
         "pages (pages_daily)": (S._PAGES, params),
