@@ -267,7 +267,7 @@ class _Responder:
         if start is not None:
             self.start = None
             headers: RawHeaders = start["headers"]
-            if not more:
+            if not more and not start.get("trailers", False):
                 body = rewriter.feed(body) + rewriter.finish()
                 set_header(headers, b"content-length", str(len(body)).encode("ascii"))
                 await self.server_send(start)

@@ -230,6 +230,7 @@ async def test_edges_trailers_follow_the_body(config: ConsentConfig) -> None:
         "http.response.trailers",
     ]
     assert b'id="kruimel-banner"' in body_of(sent)
+    assert b"content-length" not in headers_of(sent)  # trailers need chunked framing
 
 
 async def test_edges_pathsend_html_is_read_and_rewritten(

@@ -1,0 +1,369 @@
+"""What ConsentMiddleware costs: throughput with and without it, side by side in one run.
+
+Two real uvicorn servers on 127.0.0.1 serve the same bare demo site (``kruimel.demo.
+demo_pages_app``), one of them behind :class:`consent.middleware.ConsentMiddleware`. A
+client on raw sockets sends pipelined keep-alive requests (so the client's own cost stays
+small next to the server's) in interleaved rounds: bare, then with the middleware, then the
+other way round, for every case. The table gives the median requests per second of each
+and the median of the per-round ratios.
+
+Cases: the demo home page for a visitor without a choice (banner inserted), the same page
+for a visitor who accepted everything (manage control, gated Pardot script and YouTube
+iframe served active), a ~20 KB page of the same kind, and a static file (non-HTML).
+
+    .venv/bin/python bench/middleware.py [--rounds 7] [--requests 400]
+
+writes the table to bench/results/middleware.txt as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results" / "middleware.txt"
+SECRET = "bench-secret-key-0123456789abcdef0123"
+PIPELINE = 16
+
+
+def large_page() -> bytes:
+    """A ~20 KB page: navigation, sections of text, a gated Pardot tag and YouTube iframe."""
+    parts = [
+        b'<!DOCTYPE html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
+        b"<title>Bakkerij De Kruimel</title>\n"
+        b'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        b'<link rel="stylesheet" href="/demo.css">\n'
+        b'<script type="text/plain" data-consent="marketing" src="/standin/pardot.js"></script>\n'
+        b'</head>\n<body>\n<header class="site"><nav><ul>'
+    ]
+    for i in range(8):
+        parts.append(
+            b'<li><a href="/p/%d" class="nav" title="Pagina %d">Pagina %d</a></li>' % (i, i, i)
+        )
+    parts.append(b"</ul></nav></header><main>")
+    i = 0
+    while sum(map(len, parts)) < 19_500:
+        parts.append(
+            b'<section id="s%d"><h2>Brood %d</h2><p class="lead">Ons brood wordt elke ochtend '
+            b'vers gebakken met <a href="/x/%d">biologisch meel</a>, water, zout en tijd. '
+            b"<em>Desem</em> heeft twee dagen nodig.</p>"
+            b'<img src="/img/%d.jpg" alt="Brood %d" width="320" height="200"></section>\n'
+            % (i, i, i, i, i)
+        )
+        i += 1
+    parts.append(
+        b'<iframe data-consent="marketing" data-src="https://www.youtube-nocookie.com/embed/x" '
+        b'width="560" height="315" title="Video"></iframe>\n</main>'
+        b"<footer><p>&copy; Bakkerij De Kruimel</p></footer>\n</body>\n</html>\n"
+    )
+    return b"".join(parts)
+
+
+def make_app(with_middleware: bool) -> object:
+    """The bench site: the demo pages plus ``/large``; optionally behind the middleware."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Mount, Route
+
+    from consent.middleware import ConsentMiddleware
+    from kruimel.demo import demo_consent_config, demo_pages_app
+
+    page = large_page()
+
+    async def large(request: object) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    app = Starlette(routes=[Route("/large", large), Mount("/", app=demo_pages_app())])
+    if not with_middleware:
+        return app
+    return ConsentMiddleware(app, config=demo_consent_config((SECRET,)))
+
+
+def accepted_cookie() -> str:
+    """A valid consent cookie for "accept all" under the bench configuration."""
+    from consent.cookie import dump_token
+    from consent.state import ConsentState
+    from kruimel.demo import demo_consent_config
+
+    config = demo_consent_config((SECRET,))
+    state = ConsentState.decide(config, dict.fromkeys(config.optional_categories, True))
+    return f"{config.cookie_name}={dump_token(config, state)}"
+
+
+# -- the client ------------------------------------------------------------------------
+
+
+def _read_response(sock: socket.socket, buf: bytearray) -> None:
+    """Consume one response (Content-Length or chunked) from ``buf``/``sock``."""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        buf += sock.recv(262144)
+    head = bytes(buf[:end]).lower()
+    del buf[: end + 4]
+    if not head.startswith(b"http/1.1 200"):
+        raise RuntimeError(f"unexpected response: {head[:80]!r}")
+    marker = head.find(b"content-length:")
+    if marker >= 0:
+        length = int(
+            head[
+                marker + 15 : head.find(b"\r\n", marker) if head.find(b"\r\n", marker) > 0 else None
+            ]
+        )
+        while len(buf) < length:
+            buf += sock.recv(262144)
+        del buf[:length]
+        return
+    while True:  # chunked
+        while b"\r\n" not in buf:
+            buf += sock.recv(262144)
+        line = buf.index(b"\r\n")
+        size = int(bytes(buf[:line]).split(b";")[0], 16)
+        while len(buf) < line + 2 + size + 2:
+            buf += sock.recv(262144)
+        del buf[: line + 2 + size + 2]
+        if size == 0:
+            return
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time a process has used so far, all threads, in nanoseconds (Linux schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a worker thread that just ended
+    return total
+
+
+def measure(port: int, path: str, cookie: str, count: int, pid: int) -> tuple[float, float]:
+    """Requests per second, and the server's CPU microseconds per request, for ``count``
+    pipelined keep-alive GETs of ``path``."""
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n"
+        f"Accept-Language: nl-NL,nl;q=0.9,en;q=0.8\r\n"
+        + (f"Cookie: {cookie}\r\n" if cookie else "")
+        + "\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = bytearray()
+        cpu_before = cpu_ns(pid)
+        started = time.perf_counter()
+        done = 0
+        while done < count:
+            batch = min(PIPELINE, count - done)
+            sock.sendall(request * batch)
+            for _ in range(batch):
+                _read_response(sock, buf)
+            done += batch
+        elapsed = time.perf_counter() - started
+        return count / elapsed, (cpu_ns(pid) - cpu_before) / 1000 / count
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    cookie: str
+    html: bool
+
+
+def _serve(kind: str, port: int) -> None:
+    import uvicorn
+
+    app = make_app(kind == "consent")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def run(rounds: int, count: int) -> str:
+    cookie = accepted_cookie()
+    cases = [
+        Case("demo page, no choice yet (banner)", "/", "", True),
+        Case("demo page, accepted (gated tags on)", "/", cookie, True),
+        Case("20 KB page, no choice yet", "/large", "", True),
+        Case("20 KB page, accepted", "/large", cookie, True),
+        Case("static file (non-HTML)", "/standin/pardot.js", "", False),
+        Case("static file, accepted", "/standin/pardot.js", cookie, False),
+    ]
+    ports = {"bare": _free_port(), "consent": _free_port()}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    servers = [
+        subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port)], env=env)
+        for kind, port in ports.items()
+    ]
+    pids = {kind: server.pid for kind, server in zip(ports, servers, strict=True)}
+    # (case, kind) -> per-round requests per second, and server CPU microseconds per request
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    try:
+        for port in ports.values():
+            _wait(port)
+        for case in cases:  # warm both servers and their caches
+            for kind, port in ports.items():
+                measure(port, case.path, case.cookie, 100, pids[kind])
+        for r in range(rounds):
+            for case in cases:
+                order = ["bare", "consent"] if r % 2 == 0 else ["consent", "bare"]
+                for kind in order:
+                    rate, micros = measure(ports[kind], case.path, case.cookie, count, pids[kind])
+                    rates.setdefault((case.name, kind), []).append(rate)
+                    cpu.setdefault((case.name, kind), []).append(micros)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+    table = _table(cases, rates, cpu, rounds, count)
+    return table + "\n".join(in_process(cases, rounds, max(50, count // 2))) + "\n"
+
+
+def _table(
+    cases: list[Case],
+    rates: dict[tuple[str, str], list[float]],
+    cpu: dict[tuple[str, str], list[float]],
+    rounds: int,
+    count: int,
+) -> str:
+    def ratio_of(values: dict[tuple[str, str], list[float]], name: str, inverse: bool) -> float:
+        pairs = zip(values[(name, "bare")], values[(name, "consent")], strict=True)
+        return statistics.median((b / w) if inverse else (w / b) for b, w in pairs)
+
+    lines = [
+        "ConsentMiddleware cost: the same site served by uvicorn on 127.0.0.1 with and without it",
+        f"{rounds} interleaved rounds x {count} pipelined keep-alive requests per case and server;"
+        f" Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work",
+        "",
+        f"{'':<38} {'server CPU us/request':^24} {'wall clock req/s':^24}",
+        f"{'case':<38} {'bare':>7} {'with':>7} {'ratio':>8} {'bare':>7} {'with':>7} {'ratio':>8}",
+    ]
+    for case in cases:
+        name = case.name
+        cpu_bare, cpu_with = (statistics.median(cpu[(name, k)]) for k in ("bare", "consent"))
+        rps_bare, rps_with = (statistics.median(rates[(name, k)]) for k in ("bare", "consent"))
+        lines.append(
+            f"{name:<38} {cpu_bare:>7.0f} {cpu_with:>7.0f} {ratio_of(cpu, name, True):>8.3f}"
+            f" {rps_bare:>7.0f} {rps_with:>7.0f} {ratio_of(rates, name, False):>8.3f}"
+        )
+    lines += [
+        "",
+        "ratio = throughput with the middleware / without (median over rounds). From CPU: the",
+        "throughput of a server that is CPU-bound, bare CPU/request over with CPU/request; it is",
+        "what the middleware costs, and is steady on a shared machine. Wall clock also counts",
+        "the client (same machine) and whatever else runs there.",
+        "Targets: cost (1 - ratio) under 10% on HTML pages, under 3% on non-HTML responses.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- in process: the middleware's own CPU, without sockets and HTTP parsing ---------------
+
+
+async def _asgi_micros(app: Any, path: str, cookie: str, count: int) -> float:
+    """Microseconds per request of calling ``app`` directly with a GET of ``path``."""
+    headers = [(b"host", b"localhost"), (b"accept-language", b"nl-NL,nl;q=0.9,en;q=0.8")]
+    if cookie:
+        headers.append((b"cookie", cookie.encode("latin-1")))
+    request = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+               "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+               "query_string": b"", "root_path": "", "headers": headers,
+               "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}  # fmt: skip
+    never = asyncio.Event()
+
+    async def send(message: Any) -> None:
+        return None
+
+    started = time.perf_counter()
+    for _ in range(count):
+        first = [True]
+
+        async def receive(first: list[bool] = first) -> Any:
+            if first.pop() if first else False:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await never.wait()  # the client never goes away
+
+        await app(dict(request), receive, send)
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def in_process(cases: list[Case], rounds: int, count: int) -> list[str]:
+    """The middleware's own cost per request: direct ASGI calls, interleaved, best of rounds."""
+    apps = {"bare": make_app(False), "consent": make_app(True)}
+
+    async def go() -> dict[tuple[str, str], float]:
+        best: dict[tuple[str, str], float] = {}
+        for case in cases:
+            for app in apps.values():
+                await _asgi_micros(app, case.path, case.cookie, 50)  # warm up
+        for r in range(rounds):
+            for case in cases:
+                for kind in ("bare", "consent") if r % 2 == 0 else ("consent", "bare"):
+                    took = await _asgi_micros(apps[kind], case.path, case.cookie, count)
+                    key = (case.name, kind)
+                    best[key] = min(best.get(key, took), took)
+        return best
+
+    best = asyncio.run(go())
+    lines = [
+        "",
+        "In process (direct ASGI calls, no sockets or HTTP parsing; best of the rounds):",
+        f"{'case':<38} {'bare us':>8} {'with us':>8} {'added us':>9}",
+    ]
+    for case in cases:
+        bare, with_mw = best[(case.name, "bare")], best[(case.name, "consent")]
+        lines.append(f"{case.name:<38} {bare:>8.1f} {with_mw:>8.1f} {with_mw - bare:>9.1f}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--serve", choices=["bare", "consent"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve, args.port)
+        return
+    table = run(max(1, min(args.rounds, 50)), max(50, min(args.requests, 20_000)))
+    print(table, end="")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(table, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
