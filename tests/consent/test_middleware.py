@@ -366,3 +366,62 @@ async def run_lifespan(app: Any) -> list[str]:
 
     await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
     return sent
+
+
+@pytest.mark.parametrize("nonce", [None, "abc", "R4nd0m/Nonce+=", "a-b_c"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_middleware_head_markup_equals_render_head(
+    config: ConsentConfig, lang: str, nonce: str | None
+) -> None:
+    from consent.banner import render_head
+
+    mw = ConsentMiddleware(inner_app(), config=config)
+    for _ in range(2):  # rendered once, then spliced
+        assert mw.head_html(lang, nonce) == render_head(config, lang=lang, nonce=nonce).encode()
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "cookie"),
+    [
+        (b"", b"", ""),
+        (b"", b"en-GB,en;q=0.9", ""),
+        (b"", b"de-DE, en;q=0.5, nl;q=0.8", ""),
+        (b"lang=en", b"nl", ""),
+        (b"a=1&lang=nl", b"en", "en"),
+        (b"", b"en", "nl"),
+        (b"slang=x", b"en", ""),
+    ],
+)
+def test_middleware_language_memo_equals_choose_language(
+    config: ConsentConfig, query: bytes, accept: bytes, cookie: str
+) -> None:
+    from consent.i18n import choose_language
+
+    headers = [(b"accept-language", accept)]
+    if cookie:
+        headers.append((b"cookie", f"{config.language_cookie}={cookie}; other=1".encode()))
+    request = {"type": "http", "query_string": query, "headers": headers}
+    mw = ConsentMiddleware(inner_app(), config=config)
+    for _ in range(2):
+        assert mw.language(request, accept, cookie) == choose_language(config, request)
+
+
+async def test_middleware_valid_reading_is_memoised_until_it_expires(
+    config: ConsentConfig,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    mw = ConsentMiddleware(inner_app(), config=config)
+    old = ConsentState.decide(
+        config, {"analytics": True}, now=datetime.now(UTC) - timedelta(days=config.lifetime_days)
+    )
+    fresh = ConsentState.decide(config, {"analytics": True})
+    for state, decided in ((fresh, True), (old, False)):
+        request = {"type": "http", "headers": [
+            (b"cookie", f"{config.cookie_name}={dump_token(config, state)}".encode())
+        ]}  # fmt: skip
+        first, second = mw._read_state(request), mw._read_state(request)
+        assert first.decided is second.decided is decided
+        assert (first is second) is decided  # only a valid decision is kept
+    gpc = {"type": "http", "headers": [(b"sec-gpc", b"1")]}
+    assert mw._read_state(gpc).gpc and mw._read_state(gpc).id != mw._read_state(gpc).id
