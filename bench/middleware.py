@@ -9,7 +9,8 @@ and the median of the per-round ratios.
 
 Cases: the demo home page for a visitor without a choice (banner inserted), the same page
 for a visitor who accepted everything (manage control, gated Pardot script and YouTube
-iframe served active), a ~20 KB page of the same kind, and a static file (non-HTML).
+iframe served active), a ~20 KB page of the same kind, a small JSON endpoint and a static
+file (the non-HTML responses).
 
     .venv/bin/python bench/middleware.py [--rounds 7] [--requests 400]
 
@@ -72,9 +73,10 @@ def large_page() -> bytes:
 
 
 def make_app(with_middleware: bool) -> object:
-    """The bench site: the demo pages plus ``/large``; optionally behind the middleware."""
+    """The bench site: the demo pages plus ``/large`` and ``/api/status``; optionally behind
+    the middleware."""
     from starlette.applications import Starlette
-    from starlette.responses import HTMLResponse
+    from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Mount, Route
 
     from consent.middleware import ConsentMiddleware
@@ -85,7 +87,11 @@ def make_app(with_middleware: bool) -> object:
     async def large(request: object) -> HTMLResponse:
         return HTMLResponse(page)
 
-    app = Starlette(routes=[Route("/large", large), Mount("/", app=demo_pages_app())])
+    async def status(request: object) -> JSONResponse:
+        return JSONResponse({"open": True, "bread": ["desem", "spelt"], "stock": 42})
+
+    routes = [Route("/large", large), Route("/api/status", status)]
+    app = Starlette(routes=[*routes, Mount("/", app=demo_pages_app())])
     if not with_middleware:
         return app
     return ConsentMiddleware(app, config=demo_consent_config((SECRET,)))
@@ -217,8 +223,9 @@ def run(rounds: int, count: int) -> str:
         Case("demo page, accepted (gated tags on)", "/", cookie, True),
         Case("20 KB page, no choice yet", "/large", "", True),
         Case("20 KB page, accepted", "/large", cookie, True),
+        Case("JSON endpoint (non-HTML)", "/api/status", "", False),
+        Case("JSON endpoint, accepted", "/api/status", cookie, False),
         Case("static file (non-HTML)", "/standin/pardot.js", "", False),
-        Case("static file, accepted", "/standin/pardot.js", cookie, False),
     ]
     ports = {"bare": _free_port(), "consent": _free_port()}
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -1,13 +1,15 @@
 """A streaming HTML rewriter: inserts the consent markup and activates allowed gated elements.
 
 One :class:`HtmlRewriter` per response; ``feed(chunk)`` returns what can be sent now and
-``finish()`` the rest. It does not build a DOM. One compiled regular expression walks the
-bytes in C, consuming text, comments and every tag that does not matter *including its
-attribute values* (so ``<div title="<body>">`` is no ``<body>``), and stops only at the
-few tags that do: ``<head>``, ``</head>``, ``<body>``, ``<script>``, ``<iframe>``, and
-the raw-text elements (``<style>``, ``<textarea>``, ``<title>``...) whose content is not
-markup. Python code runs a handful of times per page, which keeps the cost low enough to
-run on every HTML response.
+``finish()`` the rest. It does not build a DOM. Up to ``<body>``, one compiled regular
+expression walks the bytes in C, consuming text, comments and every tag that does not
+matter *including its attribute values* (so ``<div title="<body>">`` is no ``<body>``),
+and stops only at the few tags that do: ``<head>``, ``</head>``, ``<body>``, ``<script>``,
+``<iframe>``, and the raw-text elements (``<style>``, ``<textarea>``, ``<title>``...)
+whose content is not markup. In the body, where only gated elements are left to find,
+literal searches take over (see ``_body_step``): walking every tag of a long body costs
+more than a middleware that sees every page may spend. Python code runs a handful of
+times per page.
 
 Where things go:
 
@@ -267,10 +269,9 @@ class HtmlRewriter:
     ) -> int:
         """The fast path once the body has begun: only gated elements are left to find.
 
-        Walking every tag of a long body costs too much for a middleware that sees every
-        page, so here literal searches (``<!--``, ``<script``, ``<textarea``, ``data-consent``) over
-        the lower-cased bytes find the only places that matter; ``marks`` remembers each
-        one's next hit, so every search passes over the buffer once. A hit that follows a
+        Literal searches (``<!--``, ``<script``, ``<textarea``, ``data-consent``) over the
+        lower-cased bytes find the only places that matter; ``marks`` remembers each one's
+        next hit, so every search passes over the buffer once. A hit that follows a
         '<' with no '>' after it might sit inside an attribute value: that case takes
         :meth:`_precise_step`. (A value holding both a '>' and a later ``<script`` is the
         one shape this shortcut misreads; it only affects gated elements, never the banner.)
