@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from browserkit import API_TOKEN, Server
+from browserkit import API_TOKEN, NODE_MODULES, Server
 from playwright.sync_api import BrowserContext, Page, Request, Route
 
 pytestmark = pytest.mark.browser
@@ -180,6 +180,8 @@ def test_tracker_skips_automated_browser_unless_told(
 
 
 def test_plausible_npm_tracker_counted(lab: Server, context: BrowserContext, page: Page) -> None:
+    if not (NODE_MODULES / "@plausible-analytics" / "tracker" / "plausible.js").is_file():
+        pytest.fail(f"Plausible's npm package is missing in {NODE_MODULES}: run make browser-deps")
     sent = watch_events(context)
     before = pageviews(summary(lab, page)).get("/plausible", 0)
     page.goto(lab.url + "/plausible")
