@@ -82,8 +82,9 @@ def _sql(text: str) -> str:
 # the days {days:Array(Date)} between {from:Date} and {to:Date}. A visit starts at a page
 # view or custom event more than $gap seconds after the key's previous event that day; the
 # running sum of starts numbers the visits. The window matches the table order (site, day,
-# visitor, ts). Each visit is then fanned out to one row per list (ARRAY JOIN) and grouped:
-# GROUPING SETS gave the same result but cost ~50 ms of query analysis on every call.
+# visitor, ts). Each visit is then fanned out to one row per list (ARRAY JOIN) and grouped
+# (GROUPING SETS gave the same result but cost ~50 ms of query analysis on every call).
+# Keys are stored as they are ('' included); _label names and filters them when read.
 # Aliases differ from column names: ClickHouse resolves an alias before a column.
 _VISITS_PER_DAY = """
     WITH visits AS (
@@ -137,15 +138,13 @@ _VISITS_PER_DAY = """
     FROM visits
     ARRAY JOIN [
         ('total', '', '', ''),
-        ('sources', if(v_source = '', {direct:String}, v_source), '', ''),
+        ('sources', v_source, '', ''),
         ('referrers', v_referrer, '', ''),
         ('utm', v_utm_source, v_utm_medium, v_utm_campaign),
-        ('browsers', if(v_browser = '', {not_set:String}, v_browser), '', ''),
-        ('os', if(v_os = '', {not_set:String}, v_os), '', ''),
-        ('devices', if(v_device = '', {not_set:String}, v_device), '', '')
+        ('browsers', v_browser, '', ''),
+        ('os', v_os, '', ''),
+        ('devices', v_device, '', '')
     ] AS fan
-    WHERE NOT (fan.1 = 'referrers' AND fan.2 = '')
-        AND NOT (fan.1 = 'utm' AND fan.2 = '' AND fan.3 = '' AND fan.4 = '')
     GROUP BY day, dim, k1, k2, k3
 """
 
@@ -157,9 +156,10 @@ SELECT {site:String}, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces
 FROM ($visits)
 """)
 
-# Visit counts per list entry: closed days from visits_daily, open days from the raw events.
-# Two queries merged in Python rather than one UNION ALL: the union cost ~25 ms of query
-# analysis per call, and the open-day query is skipped when the period has none.
+# Visit counts per list entry: closed days from visits_daily, open days from the raw events
+# (per day). Merged, labelled, sorted and cut in Python: a UNION ALL and an outer GROUP BY
+# cost ~25 ms of query analysis per call, more than the merge of a few hundred rows, and
+# the open-day query is skipped when the period has none.
 _VISITS_ROLLED = _sql("""
 SELECT dim, k1, k2, k3, sum(visitors), sum(visits), sum(pageviews), sum(bounces),
        sum(duration_ms)
@@ -168,12 +168,7 @@ WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date}
 GROUP BY dim, k1, k2, k3
 """)
 
-_VISITS_OPEN = _sql("""
-SELECT dim, k1, k2, k3, sum(visitors), sum(visits), sum(pageviews), sum(bounces),
-       sum(duration_ms)
-FROM ($visits)
-GROUP BY dim, k1, k2, k3
-""")
+_VISITS_OPEN = _sql("$visits")
 
 _ROLLED_DAYS = _sql("""
 SELECT day, pageviews FROM visits_daily FINAL
@@ -252,8 +247,6 @@ def _visit_params(site: str, days: Sequence[dt.date]) -> dict[str, Any]:
         "days": list(days),
         "from": min(days, default=dt.date(1970, 1, 1)),
         "to": max(days, default=dt.date(1970, 1, 1)),
-        "direct": DIRECT,
-        "not_set": NOT_SET,
     }
 
 
@@ -323,6 +316,17 @@ async def summarize(
     return _assemble(site, period, rows, limit)
 
 
+def _label(dim: str, k1: str, k2: str, k3: str) -> tuple[str, str, str, str] | None:
+    """The list entry a stored key belongs to; ``None`` for "no referrer" and "no UTM tags"."""
+    if dim == "sources" and not k1:
+        return (dim, DIRECT, "", "")
+    if dim in ("browsers", "os", "devices") and not k1:
+        return (dim, NOT_SET, "", "")
+    if (dim == "referrers" and not k1) or (dim == "utm" and not (k1 or k2 or k3)):
+        return None
+    return (dim, k1, k2, k3)
+
+
 def _assemble(
     site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]], limit: int
 ) -> dict[str, Any]:
@@ -330,8 +334,12 @@ def _assemble(
     # (dim, k1, k2, k3) -> [visitors, visits, pageviews, bounces, duration_ms], summed over
     # the closed and the open days (visitors are per day, so they add up too).
     counts: dict[tuple[str, str, str, str], list[int]] = {}
-    for dim, k1, k2, k3, *numbers in rows["visits_rolled"] + rows["visits_open"]:
-        sums = counts.setdefault((dim, k1, k2, k3), [0, 0, 0, 0, 0])
+    open_rows = [row[1:] for row in rows["visits_open"]]  # without the day
+    for dim, k1, k2, k3, *numbers in rows["visits_rolled"] + open_rows:
+        key = _label(dim, k1, k2, k3)
+        if key is None:
+            continue
+        sums = counts.setdefault(key, [0, 0, 0, 0, 0])
         for i, n in enumerate(numbers):
             sums[i] += int(n)
     _, visits, views, bounces, duration_ms = counts.pop(("total", "", "", ""), [0, 0, 0, 0, 0])

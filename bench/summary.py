@@ -84,11 +84,13 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
     # a lock (chDB is one engine per process), so they cannot overlap. Compare with the same
     # queries awaited one after the other, interleaved run by run so both see the same noise.
     times: list[float] = []
+    cpu: list[float] = []
     seq: list[float] = []
     for _ in range(runs):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         result = await S.summarize(store, MAIN_SITE, period)
         times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
         began = time.perf_counter()
         for sql, p in queries.values():
             await store.aquery(sql, p)
@@ -96,6 +98,9 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
     out.append(
         f"summarize, {runs} runs: p50 {_ms(statistics.median(times))}  p95 {_ms(_pct(times, 0.95))}"
         f"  min {_ms(min(times))}  max {_ms(max(times))}"
+    )
+    out.append(
+        f"  CPU time of the process (all chDB threads) per call: p50 {_ms(statistics.median(cpu))}"
     )
     totals = result["totals"]
     out.append(
@@ -150,6 +155,9 @@ def main() -> None:
             period = Period.parse("30d", tz="UTC", today=today)
             out.append(f"period: {period.start} to {period.end}, site {MAIN_SITE}")
             asyncio.run(_bench(store, period, args.runs, out))
+            out.append(
+                f"load average at the end: {os.getloadavg()[0]:.1f} (other jobs share the CPUs)"
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = "\n".join(out) + "\n"
