@@ -127,7 +127,7 @@ def test_journal_failed_append_leaves_no_partial_line(tmp_path: Path) -> None:
             return getattr(real, name)
 
         def write(self, data: bytes) -> int:
-            real.write(data[:3])
+            real.write(bytes(data[:3]))
             raise OSError(28, "No space left on device")
 
     journal._active = Full()  # type: ignore[assignment]
