@@ -55,16 +55,14 @@ class Event:
     hash_mode: bool
 
 
-def _pick(data: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if value is not None:
-            return value
-    return None
+def _pick(data: dict[str, Any], short: str, long: str) -> Any:
+    """Plausible's short field name, else the long one."""
+    value = data.get(short)
+    return data.get(long) if value is None else value
 
 
-def _string(data: dict[str, Any], field: str, *keys: str, required: bool = False) -> str:
-    value = _pick(data, *keys)
+def _string(data: dict[str, Any], field: str, short: str, required: bool = False) -> str:
+    value = _pick(data, short, field)
     if value is None:
         if required:
             raise InvalidEvent(f"'{field}' is required")
@@ -96,29 +94,31 @@ def parse_event(body: bytes) -> Event:
         except UnicodeEncodeError as e:
             raise InvalidEvent("the body holds an unpaired UTF-16 surrogate") from e
 
-    name = _string(data, "name", "name", "n", required=True).strip()
+    name = _string(data, "name", "n", required=True).strip()
     if not name or len(name) > MAX_NAME or _CONTROL.search(name):
         raise InvalidEvent(f"'name' must be 1 to {MAX_NAME} printable characters")
-    url = _string(data, "url", "url", "u", required=True)
+    url = _string(data, "url", "u", required=True)
     if len(url) > MAX_URL:
         raise InvalidEvent(f"'url' is longer than {MAX_URL} characters")
-    domain = _string(data, "domain", "domain", "d", required=True)
+    domain = _string(data, "domain", "d", required=True)
     domains = tuple(d.strip().lower() for d in domain.split(",") if d.strip())
     if not domains or len(domain) > 1000:
         raise InvalidEvent("'domain' must name the site, e.g. 'example.nl'")
-    referrer = _string(data, "referrer", "referrer", "r")
-    width = _pick(data, "screen_width", "w")
+    referrer = _string(data, "referrer", "r")
+    width = _pick(data, "w", "screen_width")
     if width is not None and (type(width) is not int or not 0 <= width <= 100_000):
         raise InvalidEvent("'screen_width' must be a whole number of pixels")
-    props = _props(_pick(data, "props", "p", "m", "meta"))
-    duration = _pick(data, "e", "engagement_time", "duration")
+    props = _props(_pick(data, "p", "props"))
+    duration = _pick(data, "e", "engagement_time")
+    if duration is None:
+        duration = data.get("duration")
     if duration is None:
         duration_ms = 0
     elif isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
         raise InvalidEvent("'engagement_time' must be a non-negative number of milliseconds")
     else:
         duration_ms = min(int(duration), MAX_DURATION_MS)
-    hash_mode = bool(_pick(data, "h", "hashMode"))
+    hash_mode = bool(data.get("h"))
     return Event(name, url, domains, referrer, props, duration_ms, hash_mode)
 
 
