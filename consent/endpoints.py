@@ -6,6 +6,9 @@ category except ``marketing`` and is recorded with action ``gpc`` (the record sh
 signal was honoured and marketing stayed off); "Reject all" is recorded as ``reject_all``; a
 custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick for marketing
 wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
+
+"Reject all" by a visitor who had allowed something is a withdrawal and is recorded as
+``withdraw``, like ``DELETE /_consent``.
 """
 
 from __future__ import annotations
@@ -267,7 +270,10 @@ class _Exchange:
                 return allowed, "gpc"
             return allowed, "accept_all"
         if accept == "none":
-            return {}, "reject_all"
+            # "Reject all" after something was allowed takes consent back: the proof log must
+            # say so, whichever control (banner, form, DELETE) the visitor used.
+            had_consent = self.state.decided and any(self.state.allows(c) for c in optional)
+            return {}, "withdraw" if had_consent else "reject_all"
         if accept in ("custom", None):
             for name, on in categories.items():
                 if name not in optional and name not in self.config.required_categories:

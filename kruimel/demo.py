@@ -96,7 +96,8 @@ def build_demo_app(options: DemoOptions) -> ASGIApp:
     """The full demo: pages + collector at ``/_analytics``, behind :class:`ConsentMiddleware`."""
     store = Store.connect(f"chdb://{options.data_dir / 'store'}")
     analytics_config = AnalyticsConfig(
-        sites=(SiteConfig(domain=options.site),),
+        # The demo runs on 127.0.0.1/localhost, whose origins a real site would not allow.
+        sites=(SiteConfig(domain=options.site, allow_localhost=True),),
         api_token=options.api_token,
         journal_dir=options.data_dir / "journal" / "events",
     )

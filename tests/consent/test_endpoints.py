@@ -112,7 +112,7 @@ async def test_post_keeps_the_consent_id_across_changes(
     first = (await client.post("/_consent", json={"accept": "all"}, headers=SAME)).json()
     second = (await client.post("/_consent", json={"accept": "none"}, headers=SAME)).json()
     assert first["id"] == second["id"]
-    assert [r["action"] for r in await _records(store)] == ["accept_all", "reject_all"]
+    assert [r["action"] for r in await _records(store)] == ["accept_all", "withdraw"]
 
 
 async def test_post_records_the_language_shown(client: httpx.AsyncClient, store: Store) -> None:
@@ -377,6 +377,18 @@ async def test_withdraw_expires_declared_cookies_and_is_recorded(
     assert any("Domain=example.nl" in c for c in domains)
     assert any("Domain" not in c for c in domains)
     assert [r["action"] for r in await _records(store)] == ["accept_all", "withdraw"]
+
+
+@pytest.mark.parametrize("control", ["banner", "api"])
+async def test_reject_all_after_consent_is_recorded_as_withdraw(
+    client: httpx.AsyncClient, store: Store, control: str
+) -> None:
+    await client.post("/_consent", json={"accept": "none", "control": control}, headers=SAME)
+    await client.post("/_consent", json={"accept": "all", "control": control}, headers=SAME)
+    await client.post("/_consent", json={"accept": "none", "control": control}, headers=SAME)
+    await client.post("/_consent", json={"accept": "none", "control": control}, headers=SAME)
+    actions = [r["action"] for r in await _records(store)]
+    assert actions == ["reject_all", "accept_all", "withdraw", "reject_all"]
 
 
 async def test_change_expires_only_newly_denied_categories(client: httpx.AsyncClient) -> None:
