@@ -50,26 +50,64 @@ _WS = rb"[\t\n\f\r ]"
 # next chunk) instead of backtracking into "the '>' inside the value ends the tag".
 _ATTRS = rb"(?:[^>\"'=]++|=" + _WS + rb"*+(?:\"[^\"]*+\"|'[^']*+'|(?=[^\"']))|[\"'])*+>"
 
-_SCAN = re.compile(
-    rb"(?:[^<]++"  # text
-    rb"|<!--(?:>|->|.*?-->)"  # a complete comment (HTML allows <!--> and <!--->)
-    rb"|<(?!(?:"
-    + _NAMES
-    + rb")[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
-    + _ATTRS  # other tags
-    + rb"|</(?!head[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
-    + _ATTRS  # end tags but </head>
-    + rb"|<[!?](?!--)[^>]*+>"  # doctype, CDATA-ish and processing instructions
-    rb"|</(?=[^a-z])[^>]*+>"  # '</' plus a non-letter: a bogus comment up to '>'
-    rb"|<(?=[^a-z!?/])"  # a '<' that opens nothing, as in "1 < 2"
-    rb")*+"
-    rb"(?:(?P<tag><(?P<name>"
-    + _NAMES
-    + rb")(?=[\t\n\f\r />])(?P<rest>"
-    + _ATTRS
-    + rb")?)|(?P<endhead></head)(?=[\t\n\f\r />])"
-    rb"|(?P<stuck><))?",
-    re.IGNORECASE | re.DOTALL,
+# Attributes of a start tag that has no data-consent attribute (values may mention it).
+_UNGATED_ATTRS = (
+    rb"(?:[^>\"'=d]++|d(?!ata-consent)|="
+    + _WS
+    + rb"*+(?:\"[^\"]*+\"|'[^']*+'|(?=[^\"']))|[\"'])*+>"
+)
+
+
+def _scan(whole_elements: bytes) -> re.Pattern[bytes]:
+    """The scanner: everything that does not matter is consumed in C; it stops at an
+    interesting start tag, ``</head``, or a ``<`` whose construct the buffer cuts off."""
+    return re.compile(
+        rb"(?:[^<]++"  # text
+        rb"|<!--(?:>|->|.*?-->)"  # a complete comment (HTML allows <!--> and <!--->)
+        + whole_elements
+        + rb"|<(?!(?:"
+        + _NAMES
+        + rb")[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
+        + _ATTRS  # other tags
+        + rb"|</(?!head[\t\n\f\r />])[a-z][^\t\n\f\r />]*+"
+        + _ATTRS  # end tags but </head>
+        + rb"|<[!?](?!--)[^>]*+>"  # doctype, CDATA-ish and processing instructions
+        rb"|</(?=[^a-z])[^>]*+>"  # '</' plus a non-letter: a bogus comment up to '>'
+        rb"|<(?=[^a-z!?/])"  # a '<' that opens nothing, as in "1 < 2"
+        rb")*+"
+        rb"(?:(?P<tag><(?P<name>"
+        + _NAMES
+        + rb")(?=[\t\n\f\r />])(?P<rest>"
+        + _ATTRS
+        + rb")?)|(?P<endhead></head)(?=[\t\n\f\r />])"
+        rb"|(?P<stuck><))?",
+        re.IGNORECASE | re.DOTALL,
+    )
+
+
+def _whole(name: bytes, attrs: bytes) -> bytes:
+    """A complete raw-text element up to (not including) its end tag, which the next
+    round consumes as an ordinary end tag."""
+    end = rb"</" + name + rb"[\t\n\f\r />]"
+    return (
+        rb"|<"
+        + name
+        + rb"(?=[\t\n\f\r />])"
+        + attrs
+        + rb"(?:[^<]++|<(?!/"
+        + end[2:]
+        + rb"))*+(?="
+        + end
+        + rb")"
+    )
+
+
+_SCAN = _scan(b"")
+# Once the prelude is in (right after <head>), ordinary <title>, <style> and <script>
+# elements no longer need Python: complete ones are skipped inside the expression. A
+# <script> with a data-consent attribute, or one cut off by the chunk's end, still stops it.
+_SCAN_WHOLE = _scan(
+    _whole(b"title", _ATTRS) + _whole(b"style", _ATTRS) + _whole(b"script", _UNGATED_ATTRS)
 )
 _GATE = re.compile(
     rb"[\t\n\f\r ]data-consent" + _WS + rb"*=" + _WS + rb"*(\"[^\"]*\"|'[^']*'|[^\t\n\f\r >]+)",
@@ -236,7 +274,7 @@ class HtmlRewriter:
 
     def _precise_step(self, buf: bytes, pos: int, out: list[bytes], *, final: bool) -> int:
         """Up to and through the next interesting construct. Returns the new position or -1."""
-        m = _SCAN.match(buf, pos)
+        m = (_SCAN if self._prelude else _SCAN_WHOLE).match(buf, pos)
         assert m is not None  # every part of the pattern is optional
         kind = m.lastgroup
         if kind is None:  # consumed to the end of the buffer
