@@ -124,6 +124,8 @@ _TAG_STEP = re.compile(rb">|=" + _WS + rb"*+([\"'])?")
 
 _SELF_CLOSING = re.compile(rb"[\t\n\f\r \"']/>\Z")
 
+_NONE = 1 << 62  # "no hit" for min-finding
+
 _DATA, _RAW, _COMMENT, _TAG, _QUOTE = range(5)
 
 
@@ -327,8 +329,11 @@ class HtmlRewriter:
         # A <textarea> holds text, not markup: an HTML editor's source must not be rewritten.
         textarea = _next(low, b"<textarea", pos, marks)
         gated = low.rfind(b"<", pos, consent) if consent >= 0 else -1
-        hits = [hit for hit in (comment, script, textarea, gated) if hit >= 0]
-        if not hits:
+        start = _NONE
+        for hit in (comment, script, textarea, gated):
+            if 0 <= hit < start:
+                start = hit
+        if start == _NONE:
             if final:
                 out.append(buf[pos:] if pos else buf)
                 return -1
@@ -337,7 +342,6 @@ class HtmlRewriter:
             cut = lt if lt >= 0 and buf.find(b">", lt) < 0 else max(pos, len(buf) - 12)
             out.append(buf[pos:cut])
             return self._stuck(buf, cut, out, final=False)
-        start = min(hits)
         if buf.rfind(b"<", pos, start) > buf.rfind(b">", pos, start):
             return self._precise_step(buf, pos, out, final=final)
         out.append(buf[pos:start])
