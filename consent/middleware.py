@@ -12,7 +12,9 @@ are set up once in ``__init__``; each request gets its own :class:`_Responder`.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import anyio
 from starlette.requests import cookie_parser
@@ -63,9 +65,9 @@ def csp_script_policy(policies: list[bytes]) -> tuple[str | None, bool]:
     for policy in policies:
         directives: dict[bytes, bytes] = {}
         for directive in policy.split(b";"):
-            name, _, sources = directive.strip().partition(b" ")
-            if name:
-                directives.setdefault(name.lower(), sources)
+            parts = directive.split(None, 1)
+            if parts:
+                directives.setdefault(parts[0].lower(), parts[1] if len(parts) > 1 else b"")
         for name in (b"script-src-elem", b"script-src", b"default-src"):
             if name in directives:
                 sources = directives[name]
@@ -130,11 +132,15 @@ class ConsentMiddleware:
         if hit is not None and hit.expires_at is not None and hit.expires_at > _now():
             return hit
         reading = read_cookie(self.config, scope)
+        state = reading.state
         if reading.status == "valid":
             if len(self._states) >= 4096:
                 self._states.clear()
-            self._states[cache_key] = reading.state
-        return reading.state
+            # Shared by this visitor's later requests: make its categories read-only, so
+            # app code that writes to them cannot change what the next request sees.
+            state = replace(state, categories=MappingProxyType(dict(state.categories)))
+            self._states[cache_key] = state
+        return state
 
     def head_html(self, lang: str, nonce: str | None) -> bytes:
         """``render_head`` for ``lang``; rendered once per language, the nonce spliced in.

@@ -248,6 +248,7 @@ async def test_middleware_consent_mode_external_under_nonce_less_csp(
         ([b"default-src 'nonce-zzz'; script-src 'self'"], (None, False)),  # script-src rules
         ([b"script-src 'self' 'unsafe-inline'", b"script-src 'self'"], (None, False)),
         ([b"SCRIPT-SRC 'nonce-A1_b-2'"], ("A1_b-2", True)),
+        ([b"default-src 'self';\tscript-src\t'nonce-tab'"], ("tab", True)),
         ([b"script-src 'nonce-bad\"><x>'"], (None, False)),
     ],
 )
@@ -423,5 +424,9 @@ async def test_middleware_valid_reading_is_memoised_until_it_expires(
         first, second = mw._read_state(request), mw._read_state(request)
         assert first.decided is second.decided is decided
         assert (first is second) is decided  # only a valid decision is kept
+        if decided:
+            with pytest.raises(TypeError):
+                first.categories["marketing"] = True  # type: ignore[index]
+            assert first.to_json()["categories"]["analytics"] is True
     gpc = {"type": "http", "headers": [(b"sec-gpc", b"1")]}
     assert mw._read_state(gpc).gpc and mw._read_state(gpc).id != mw._read_state(gpc).id
