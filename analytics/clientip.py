@@ -42,8 +42,23 @@ class TrustedProxies:
             for v in (4, 6)
         }
 
+        # peers found trusted, by their text: a proxy's address, never a visitor's, so
+        # remembering it keeps no personal data and skips parsing on every request
+        self._trusted_hosts: set[str] = set()
+
     def __bool__(self) -> bool:
         return bool(self.networks)
+
+    def trusts_host(self, host: str) -> bool:
+        """Whether the peer ``host`` (text, as in the ASGI ``client``) is a trusted proxy."""
+        if host in self._trusted_hosts:
+            return True
+        ip = parse_ip(host)
+        if ip is None or ip not in self:
+            return False
+        if len(self._trusted_hosts) < 1024:
+            self._trusted_hosts.add(host)
+        return True
 
     def __contains__(self, ip: object) -> bool:
         if not isinstance(ip, IPv4Address | IPv6Address):
@@ -74,10 +89,6 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
-def _header_values(scope: Scope, name: bytes) -> list[str]:
-    return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
-
-
 def _forwarded_for(values: Sequence[str]) -> list[str]:
     """The ``for=`` entries of RFC 7239 ``Forwarded`` headers, in order."""
     entries: list[str] = []
@@ -95,15 +106,18 @@ def _forwarded_for(values: Sequence[str]) -> list[str]:
 def client_ip(scope: Scope, trusted: TrustedProxies) -> IPAddress | None:
     """The client's address for an HTTP ``scope``; None when the peer is not an IP address."""
     client = scope.get("client")
-    peer = parse_ip(str(client[0])) if client else None
-    if peer is None or not trusted or peer not in trusted:
-        return peer
-    xff = _header_values(scope, b"x-forwarded-for")
-    if xff:
-        chain = [e for v in xff for e in v.split(",")]
-    else:
-        chain = _forwarded_for(_header_values(scope, b"forwarded"))
-    candidate = peer
+    host = str(client[0]) if client else ""
+    if not trusted or not trusted.trusts_host(host):
+        return parse_ip(host)
+    xff: list[str] = []
+    forwarded: list[str] = []
+    for key, value in scope.get("headers", ()):
+        if key == b"x-forwarded-for":
+            xff.extend(value.decode("latin-1").split(","))
+        elif key == b"forwarded":
+            forwarded.append(value.decode("latin-1"))
+    chain = xff or _forwarded_for(forwarded)
+    peer = candidate = parse_ip(host)
     for entry in reversed(chain):
         ip = parse_ip(entry)
         if ip is None:

@@ -198,7 +198,9 @@ class Collector:
                 raise InvalidEvent(f"the body is larger than {max_body} bytes", 413)
             body = await _read_body(receive, max_body)
             event = parse_event(body)
-            site = next((s for d in event.domains if (s := self.config.site(d)) is not None), None)
+            site = self.config.site(event.domains[0])
+            if site is None and len(event.domains) > 1:  # Plausible's "a.nl,rollup.nl"
+                site = next((s for d in event.domains if (s := self.config.site(d))), None)
             if site is None:
                 raise InvalidEvent("unknown site: configure it in [[analytics.sites]]", 403)
             # a browser always sends Origin with a cross-origin POST: events for a site come

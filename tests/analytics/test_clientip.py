@@ -85,3 +85,11 @@ def test_parse_ip_forms(text: str, expected: str | None) -> None:
 def test_trusted_proxies_rejects_bad_network() -> None:
     with pytest.raises(ValueError):
         TrustedProxies(["10.0.0.0/33"])
+
+
+def test_trusted_proxies_remember_only_trusted_hosts() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    assert proxies.trusts_host("10.1.2.3") and proxies.trusts_host("10.1.2.3")
+    assert not proxies.trusts_host("203.0.113.77")
+    assert not proxies.trusts_host("garbage")
+    assert proxies._trusted_hosts == {"10.1.2.3"}  # a visitor's address is not kept

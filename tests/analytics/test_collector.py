@@ -97,6 +97,15 @@ async def test_collector_json_body_and_custom_event_with_props(
     assert row["device"] == "mobile" and row["source"] == "Direct / None"
 
 
+async def test_collector_event_for_several_domains_goes_to_the_configured_one(
+    client: httpx.AsyncClient, collector: Collector, store: Store
+) -> None:
+    response = await post(client, event(d="rollup.example,example.nl"))
+    assert response.status_code == 202
+    await collector.flush()
+    assert [r["site"] for r in events(store)] == ["example.nl"]
+
+
 async def test_collector_engagement_carries_time_on_page(
     client: httpx.AsyncClient, collector: Collector, store: Store
 ) -> None:
