@@ -341,8 +341,18 @@ class ConsentConfig:
                 raise _fail("categories", f"duplicate category {cat.name!r}")
             seen.add(cat.name)
         required = [c.name for c in self.categories if c.required]
-        if not required:
-            raise _fail("categories", "mark one category required (e.g. 'necessary')")
+        if len(required) != 1:
+            raise _fail(
+                "categories",
+                f"mark exactly one category required (e.g. 'necessary'), not {len(required)}: "
+                "a required category is on before any choice, so it may hold only what the "
+                "site cannot work without",
+            )
+        if required[0] in _CONSENT_ONLY:
+            raise _fail(
+                f"categories.{required[0]}.required",
+                f"{required[0]!r} needs consent; it cannot be switched on before a choice",
+            )
         names: set[str] = set()
         cookies: dict[str, str] = {}
         own = _kruimel_service(self, required[0])
@@ -356,6 +366,12 @@ class ConsentConfig:
                 raise _fail(
                     f"services.{svc.name}.category",
                     f"unknown category {svc.category!r}; use one of {', '.join(sorted(seen))}",
+                )
+            if svc is not own and svc.category == required[0] and svc.name in _preset_names():
+                raise _fail(
+                    f"services.{svc.name}.category",
+                    f"{svc.title} is not strictly necessary and would run before any choice; "
+                    "put it in an optional category",
                 )
             for spec in svc.cookies:
                 if spec.name in cookies and spec.kind == "cookie":
@@ -541,3 +557,15 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         False,
     ),
 )
+
+
+# Categories that by their purpose need consent (ePrivacy art. 5(3)): never "required".
+_CONSENT_ONLY = frozenset({"preferences", "analytics", "marketing"})
+
+
+def _preset_names() -> frozenset[str]:
+    # Every built-in preset is a third-party service that needs consent. Imported here
+    # because presets builds on this module.
+    from .presets import PRESETS
+
+    return frozenset(PRESETS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from consent.config import DEFAULT_CATEGORIES, Category, ConsentConfig, CookieSpec, Service
 from consent.errors import ConsentConfigError
+from consent.presets import preset
 
 BASE = {"controller": "Voorbeeld B.V.", "privacy_url": "/privacy", "policy_version": "2026-11"}
 KEYS = ("k" * 32,)
@@ -56,6 +58,32 @@ def _svc(**kw: Any) -> Service:
         ({"services": (_svc(), _svc())}, "services", "duplicate service 'shop'"),
         ({"services": (_svc(name="kruimel"),)}, "services", "duplicate service 'kruimel'"),
         ({"categories": (DEFAULT_CATEGORIES[1],)}, "categories", "required"),
+        (
+            {
+                "categories": (
+                    *DEFAULT_CATEGORIES[:3],
+                    replace(DEFAULT_CATEGORIES[3], required=True),
+                )
+            },
+            "categories",
+            "exactly one category required",
+        ),
+        (
+            {
+                "categories": (
+                    replace(DEFAULT_CATEGORIES[0], required=False),
+                    *DEFAULT_CATEGORIES[1:3],
+                    replace(DEFAULT_CATEGORIES[3], required=True),
+                )
+            },
+            "categories.marketing.required",
+            "cannot be switched on before a choice",
+        ),
+        (
+            {"services": (preset("pardot", category="necessary"),)},
+            "services.pardot.category",
+            "not strictly necessary",
+        ),
         (
             {"categories": (*DEFAULT_CATEGORIES, DEFAULT_CATEGORIES[1])},
             "categories",
