@@ -27,7 +27,14 @@ from kruimel.store import StoreError
 
 from .banner import banner_fingerprint, render_banner, render_manage
 from .config import LANGUAGES, ConsentConfig
-from .cookie import TOKEN_HEADER, dump_token, expire_cookie_headers, headers_of, read_state
+from .cookie import (
+    TOKEN_HEADER,
+    dump_token,
+    expire_cookie_headers,
+    headers_of,
+    read_cookie,
+    read_state,
+)
 from .cookie import set_cookie_header as cookie_header
 from .errors import ConsentRequestError
 from .i18n import choose_language
@@ -120,6 +127,9 @@ class _Exchange:
         self.state = found if isinstance(found, ConsentState) else read_state(self.config, scope)
         self.lang = choose_language(self.config, scope)
         self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        # An explicit language choice (?lang= or "lang" in a decision) is remembered in the
+        # functional language cookie; a negotiated one is not.
+        self.lang_chosen = self.query.get("lang") in LANGUAGES
 
     async def respond(self, rest: str) -> Response:
         routes: dict[str, dict[str, Any]] = {
@@ -221,7 +231,9 @@ class _Exchange:
         here = f"{self.config.prefix}/policy?lang={self.lang}"
         next_url = safe_next(self.query.get("next"), self.own_origin, fallback=here)
         html = render_policy(self.config, state=self.state, lang=self.lang, next_url=next_url)
-        return HTMLResponse(html, headers={**_NO_STORE, "Content-Language": self.lang})
+        response = HTMLResponse(html, headers={**_NO_STORE, "Content-Language": self.lang})
+        self.remember_language(response)
+        return response
 
     def consent_log(self) -> ConsentLog:
         if self.app.log is None:
@@ -342,17 +354,33 @@ class _Exchange:
     ) -> ConsentState:
         consent_log = self.consent_log()
         if isinstance(lang, str) and lang in LANGUAGES:
-            self.lang = lang
-        state = ConsentState.decide(self.config, allowed, id=self.state.id, gpc=self.state.gpc)
+            self.lang, self.lang_chosen = lang, True
         fingerprint = self.app.fingerprints[self.lang]
+        if read_cookie(self.config, self.scope).status in ("expired", "outdated"):
+            # The consent this id relied on lapsed (lifetime over, or a new policy version):
+            # the proof log shows that end before the new decision.
+            lapsed = ConsentState.undecided(self.config, id=self.state.id, gpc=self.state.gpc)
+            await consent_log.record(lapsed, "expire", control, self.lang, fingerprint)
+        state = ConsentState.decide(self.config, allowed, id=self.state.id, gpc=self.state.gpc)
         await consent_log.record(state, action, control, self.lang, fingerprint)
         return state
+
+    def remember_language(self, response: Response) -> None:
+        """Set the functional language cookie after an explicit choice of language."""
+        if not self.lang_chosen:
+            return
+        secure = "; Secure" if self.scheme == "https" else ""
+        max_age = self.config.lifetime_days * 86400  # no longer than the consent itself
+        value = f"{self.config.language_cookie}={self.lang}; Max-Age={max_age}; Path=/"
+        value += f"; SameSite=Lax{secure}"
+        append_header(response.raw_headers, b"set-cookie", value.encode("latin-1"))
 
     def set_cookies(self, response: Response, state: ConsentState) -> None:
         """The new consent cookie, and expiry of cookies of categories now denied."""
         secure = self.scheme == "https"
         headers = response.raw_headers
         append_header(headers, b"set-cookie", cookie_header(self.config, state, secure))
+        self.remember_language(response)
         denied = [c for c in self.config.optional_categories if not state.allows(c)]
         turned_off = [c for c in denied if self.state.decided and self.state.allows(c)]
         present = _cookie_names(self.headers.get("cookie", ""))

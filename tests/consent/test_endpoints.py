@@ -506,3 +506,45 @@ async def test_without_a_log_decisions_are_refused(config: ConsentConfig) -> Non
         response = await c.post("/_consent", json={"accept": "all"}, headers=SAME)
     assert response.status_code == 503
     assert json.loads(response.text)["error"].startswith("no consent log")
+
+
+# -- lapsed consent and the language preference ---------------------------------------------
+async def test_decision_after_policy_change_records_expire_first(
+    make_config: Callable[..., ConsentConfig], consent_log: ConsentLog, store: Store
+) -> None:
+    async def client_for(version: str) -> httpx.AsyncClient:
+        app = ConsentEndpoints(make_config(policy_version=version), consent_log)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SITE)
+
+    async with await client_for("1") as old:
+        await old.post("/_consent", json={"accept": "all"}, headers=SAME)
+        cookies = old.cookies
+    async with await client_for("2") as new:
+        new.cookies = cookies
+        state = (await new.get("/_consent")).json()
+        assert state["decided"] is False
+        await new.post("/_consent", json={"accept": "none"}, headers=SAME)
+        await new.post("/_consent", json={"accept": "all"}, headers=SAME)
+    records = await _records(store)
+    assert [(r["action"], r["policy_version"]) for r in records] == [
+        ("accept_all", "1"),
+        ("expire", "2"),
+        ("reject_all", "2"),
+        ("accept_all", "2"),
+    ]
+    assert len({r["consent_id"] for r in records}) == 1
+
+
+async def test_explicit_language_is_remembered_in_functional_cookie(
+    client: httpx.AsyncClient, config: ConsentConfig
+) -> None:
+    plain = await client.post("/_consent", json={"accept": "none"}, headers=SAME)
+    assert not any(c.startswith("kruimel_lang=") for c in _set_cookies(plain))
+    chosen = await client.post("/_consent", json={"accept": "none", "lang": "en"}, headers=SAME)
+    lang = [c for c in _set_cookies(chosen) if c.startswith("kruimel_lang=")]
+    assert lang == [
+        f"kruimel_lang=en; Max-Age={config.lifetime_days * 86400}; Path=/; SameSite=Lax; Secure"
+    ]
+    page = await client.get("/_consent/policy?lang=nl")
+    assert any(c.startswith("kruimel_lang=nl;") for c in _set_cookies(page))
+    assert 'lang="nl"' in page.text
