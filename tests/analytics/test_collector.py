@@ -291,6 +291,7 @@ async def test_collector_cors_event_from_a_site_origin(
     response = await post(client, event(), origin="https://example.nl")
     assert response.status_code == 202
     assert response.headers["access-control-allow-origin"] == "https://example.nl"
+    assert response.headers["vary"] == "Origin"
     await collector.flush()
     assert count(store) == 1
 
