@@ -96,6 +96,18 @@ async def test_table_holds_no_ip_or_user_agent(store: Store) -> None:
     columns = {
         r[0] for r in store.query(f"SELECT name FROM system.columns WHERE table = '{TABLE}'")
     }
+    # Spelled out, not taken from the code under test: a new column must be a decision here.
+    assert columns == {
+        "consent_id",
+        "ts",
+        "action",
+        "categories",
+        "policy_version",
+        "banner_hash",
+        "language",
+        "control",
+        "site",
+    }
     assert columns == set(LOG_COLUMNS)
 
 
