@@ -4,10 +4,9 @@ Definitions (what each number means, honestly):
 
 * **visitors** is *daily-unique*: visitor keys rotate every site-local day (the salt is
   thrown away), so one person on two days counts as two visitors. Over a period it is the
-  sum of each day's unique visitor keys, in the totals and in every list. The totals, time
-  series and pages count keys with ClickHouse ``uniq`` states (exact up to tens of
-  thousands of keys per day and page, within about 1 % beyond); the per-visit lists count
-  them exactly.
+  sum of each day's unique visitor keys, in the totals and in every list. Counted exactly,
+  except in the pages list, which merges ClickHouse ``uniq`` states (exact up to tens of
+  thousands of keys per day and page, within about 1 % beyond).
 * **pageviews** counts ``pageview`` events.
 * **visits** are sessions: one visitor key's events of one day, split where more than 30
   minutes pass without an event. An ``engagement`` event keeps a visit alive but never
@@ -31,12 +30,12 @@ Lists are sorted by their first count, descending (pages by page views, events b
 the others by visitors), then by name, and cut at ``limit``. The time series has every day
 of the period, zero-filled.
 
-Where the numbers come from: page views, visitors, the time series and the pages from the
-``pages_daily`` rollup (a materialised view). A visit is a property of a *sequence* of
-events, which no materialised view can cut, so visits and everything counted per visit are
-computed from the raw events for days that are still open and, once a day is over, rolled
-up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that day: in
-practice only today is read raw. A closed day is rolled up again when late events (a
+Where the numbers come from: page views per day and the pages list from the ``pages_daily``
+rollup (a materialised view); visitors per day with the visits. A visit is a property of a
+*sequence* of events, which no materialised view can cut, so visits and everything counted
+per visit are computed from the raw events for days that are still open and, once a day is
+over, rolled up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that
+day: in practice only today is read raw. A closed day is rolled up again when late events (a
 journal replayed after an outage) change its page-view count.
 """
 
@@ -171,12 +170,14 @@ GROUP BY dim, k1, k2, k3
 _VISITS_OPEN = _sql("$visits")
 
 _ROLLED_DAYS = _sql("""
-SELECT day, pageviews FROM visits_daily FINAL
+SELECT day, pageviews, visitors FROM visits_daily FINAL
 WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date} AND dim = 'total'
 """)
 
+# Page views per day; visitors per day come with the visits (exact, and no uniq states to
+# merge, which was the bulk of this query's cost).
 _DAYS = _sql("""
-SELECT day, sum(pageviews) AS views, uniqMerge(visitors) AS uniques
+SELECT day, sum(pageviews) AS views
 FROM pages_daily WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
 GROUP BY day
 """)
@@ -295,14 +296,15 @@ async def summarize(
     async with anyio.create_task_group() as tg:
         tg.start_soon(run, "days", _DAYS)
         tg.start_soon(run, "rolled_days", _ROLLED_DAYS)
-    views_by_day = {day: int(views) for day, views, _ in rows["days"]}
-    rolled = {day: int(views) for day, views in rows["rolled_days"]}
+    views_by_day = {day: int(views) for day, views in rows["days"]}
+    rolled = {day: int(views) for day, views, _ in rows["rolled_days"]}
     stale = [d for d, v in sorted(views_by_day.items()) if d <= rolled_end and rolled.get(d) != v]
     if stale:
         began = time.perf_counter()
         await roll_up(store, site, stale)
         if timings is not None:
             timings["roll_up"] = time.perf_counter() - began
+        await run("rolled_days", _ROLLED_DAYS)
     open_days = [d for d in sorted(views_by_day) if d > rolled_end]
     rows["visits_open"] = []
     async with anyio.create_task_group() as tg:
@@ -330,7 +332,10 @@ def _label(dim: str, k1: str, k2: str, k3: str) -> tuple[str, str, str, str] | N
 def _assemble(
     site: str, period: Period, rows: dict[str, list[tuple[Any, ...]]], limit: int
 ) -> dict[str, Any]:
-    by_day = {day: (int(views), int(uniques)) for day, views, uniques in rows["days"]}
+    views_by_day = {day: int(views) for day, views in rows["days"]}
+    # Daily-unique visitors: closed days from their roll-up, open days from today's visits.
+    visitors_by_day = {day: int(u) for day, _, u in rows["rolled_days"]}
+    visitors_by_day |= {row[0]: int(row[5]) for row in rows["visits_open"] if row[1] == "total"}
     # (dim, k1, k2, k3) -> [visitors, visits, pageviews, bounces, duration_ms], summed over
     # the closed and the open days (visitors are per day, so they add up too).
     counts: dict[tuple[str, str, str, str], list[int]] = {}
@@ -352,9 +357,9 @@ def _assemble(
             named: dict[str, Any] = dict(zip(_DIMS[dim], keys, strict=False))
             lists[dim].append(named | {"visitors": n_visitors, "visits": n_visits})
     totals = {
-        "visitors": sum(u for _, u in by_day.values()),
+        "visitors": sum(visitors_by_day.values()),
         "visits": visits,
-        "pageviews": sum(v for v, _ in by_day.values()),
+        "pageviews": sum(views_by_day.values()),
         "views_per_visit": round(views / visits, 2) if visits else 0.0,
         "bounce_rate": round(100 * bounces / visits) if visits else 0,
         "visit_duration": round(duration_ms / 1000 / visits) if visits else 0,
@@ -370,8 +375,8 @@ def _assemble(
         "timeseries": [
             {
                 "date": d.isoformat(),
-                "visitors": by_day.get(d, (0, 0))[1],
-                "pageviews": by_day.get(d, (0, 0))[0],
+                "visitors": visitors_by_day.get(d, 0),
+                "pageviews": views_by_day.get(d, 0),
             }
             for d in period.dates()
         ],
