@@ -12,6 +12,7 @@ are set up once in ``__init__``; each request gets its own :class:`_Responder`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -40,6 +41,9 @@ _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]+)'")
 # Statuses whose body is a page a person sees. Not 204/304 (no body), 206 (a byte range of
 # the page: offsets would break), 1xx and 3xx (the browser never shows the body).
 _NO_PAGE = frozenset({204, 206, 304})
+# The page memo holds at most this many pages of at most this size (a few MiB in all).
+_MEMO_PAGES = 128
+_MEMO_MAX_BODY = 64 * 1024
 _SPLICE = "kruimel-nonce-splice"
 # Every request header that consent.cookie.read_cookie looks at.
 _STATE_HEADERS = frozenset({b"cookie", b"sec-gpc", TOKEN_HEADER.encode("latin-1")})
@@ -112,6 +116,8 @@ class ConsentMiddleware:
         self._heads: dict[str, str] = {}
         self._states: dict[bytes, ConsentState] = {}
         self._languages: dict[tuple[bytes, bytes, str], str] = {}
+        # Whole rewritten pages, keyed on everything the rewrite depends on (see rewrite_page).
+        self._pages: dict[tuple[object, bytes], bytes] = {}
 
     def _read_state(self, scope: Scope) -> ConsentState:
         """``read_state``, memoised for valid cookies.
@@ -141,6 +147,30 @@ class ConsentMiddleware:
             state = replace(state, categories=MappingProxyType(dict(state.categories)))
             self._states[cache_key] = state
         return state
+
+    def rewrite_page(
+        self, key: tuple[object, ...] | None, body: bytes, build: Callable[[], HtmlRewriter]
+    ) -> bytes:
+        """The rewritten bytes of a page that came in one piece, memoised.
+
+        Most pages are the same bytes for many visitors, and the rewrite is a pure function
+        of the body and of ``key`` (what the visitor sees of their state, the language, the
+        page address put into the forms, the CSP nonce and whether inline script is
+        allowed). So a page seen before costs one hash of its body instead of a scan and a
+        render. A page with a per-response nonce would never hit, so it is not kept.
+        """
+        if key is None or len(body) > _MEMO_MAX_BODY:
+            rewriter = build()
+            return rewriter.feed(body) + rewriter.finish()
+        memo_key = (key, body)
+        page = self._pages.get(memo_key)
+        if page is None:
+            rewriter = build()
+            page = rewriter.feed(body) + rewriter.finish()
+            if len(self._pages) >= _MEMO_PAGES:
+                self._pages.clear()
+            self._pages[memo_key] = page
+        return page
 
     def head_html(self, lang: str, nonce: str | None) -> bytes:
         """``render_head`` for ``lang``; rendered once per language, the nonce spliced in.
@@ -236,7 +266,7 @@ class _Responder:
     server chunks it).
     """
 
-    __slots__ = ("mw", "scope", "state", "server_send", "start", "rewriter")
+    __slots__ = ("mw", "scope", "state", "server_send", "start", "rewriter", "page", "key")
 
     def __init__(
         self, mw: ConsentMiddleware, scope: Scope, state: ConsentState, send: Send
@@ -247,13 +277,31 @@ class _Responder:
         self.server_send = send
         self.start: Message | None = None
         self.rewriter: HtmlRewriter | None = None
+        # Set by on_start for an HTML page: what the rewrite needs, and its memo key.
+        self.page: tuple[str, str, str | None, bool] | None = None
+        self.key: tuple[object, ...] | None = None
+
+    def build_rewriter(self) -> HtmlRewriter:
+        """The page's rewriter; rendering the banner waits until a body needs it."""
+        assert self.page is not None
+        lang, next_url, nonce, inline = self.page
+        mw, state, config = self.mw, self.state, self.mw.config
+        render = render_manage if state.decided else render_banner
+        body = render(config, state=state, lang=lang, next_url=next_url, nonce=nonce)
+        self.rewriter = HtmlRewriter(
+            prelude=mw.consent_mode.render(state, nonce=nonce, inline=inline).encode(),
+            head=mw.head_html(lang, nonce),
+            body=body.encode(),
+            allowed=frozenset(state.allowed),
+            nonce=nonce,
+        )
+        return self.rewriter
 
     async def send(self, message: Message) -> None:
-        rewriter = self.rewriter
-        if rewriter is None:
+        if self.page is None:
             if message["type"] == "http.response.start":
                 self.on_start(message)
-                if self.rewriter is not None:
+                if self.page is not None:
                     self.start = message
                     return
             await self.server_send(message)
@@ -274,13 +322,14 @@ class _Responder:
             self.start = None
             headers: RawHeaders = start["headers"]
             if not more and not start.get("trailers", False):
-                body = rewriter.feed(body) + rewriter.finish()
+                body = self.mw.rewrite_page(self.key, body, self.build_rewriter)
                 set_header(headers, b"content-length", str(len(body)).encode("ascii"))
                 await self.server_send(start)
                 await self.server_send({"type": "http.response.body", "body": body})
                 return
             delete_header(headers, b"content-length")
             await self.server_send(start)
+        rewriter = self.rewriter or self.build_rewriter()
         out = rewriter.feed(body) if more else rewriter.feed(body) + rewriter.finish()
         if out or not more:
             await self.server_send({"type": "http.response.body", "body": out, "more_body": more})
@@ -350,12 +399,8 @@ class _Responder:
         lang = mw.language(scope, accept, cookies.get(config.language_cookie, ""))
         query: bytes = scope.get("query_string", b"")
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-        render = render_manage if state.decided else render_banner
-        body = render(config, state=state, lang=lang, next_url=next_url, nonce=nonce)
-        self.rewriter = HtmlRewriter(
-            prelude=mw.consent_mode.render(state, nonce=nonce, inline=inline).encode(),
-            head=mw.head_html(lang, nonce),
-            body=body.encode(),
-            allowed=frozenset(state.allowed),
-            nonce=nonce,
-        )
+        self.page = (lang, next_url, nonce, inline)
+        if nonce is None:
+            # What the banner, the consent mode snippet and the activation show of the
+            # state: the same fields banner.py caches its markup on.
+            self.key = (state.decided, state.gpc, frozenset(state.allowed), *self.page)

@@ -430,3 +430,44 @@ async def test_middleware_valid_reading_is_memoised_until_it_expires(
             assert first.to_json()["categories"]["analytics"] is True
     gpc = {"type": "http", "headers": [(b"sec-gpc", b"1")]}
     assert mw._read_state(gpc).gpc and mw._read_state(gpc).id != mw._read_state(gpc).id
+
+
+# -- the page memo: the same bytes for many visitors, rewritten once per visible state ------
+async def test_middleware_page_memo_never_serves_one_visitor_s_page_to_another(
+    config: ConsentConfig, consent_log: ConsentLog
+) -> None:
+    app = ConsentMiddleware(inner_app(), config=config, log=consent_log)
+    transport = httpx.ASGITransport(app=app)
+    visitors = [
+        ({}, "banner"),
+        (consent_cookie(config, "marketing"), "marketing"),
+        (consent_cookie(config, "analytics"), "analytics"),
+        ({}, "banner"),
+        (consent_cookie(config, "marketing"), "marketing"),
+    ]
+    async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+        for round_ in range(2):
+            for cookies, expected in visitors:
+                client.cookies.clear()
+                client.cookies.update(cookies)
+                text = (await client.get("/", params={"p": str(round_)})).text
+                pardot_active = 'src="https://pi.pardot.com/pd.js" data-consent-active' in text
+                stats_active = "data-consent-active>window.stats" in text
+                assert ('id="kruimel-banner"' in text) is (expected == "banner")
+                assert pardot_active is (expected == "marketing")
+                assert stats_active is (expected == "analytics")
+                # The page address in the forms follows the request, not the memo.
+                assert f'name="next" value="/?p={round_}"' in text
+    assert 0 < len(app._pages) <= 6
+
+
+async def test_middleware_page_memo_skips_pages_with_a_nonce(
+    config: ConsentConfig, consent_log: ConsentLog
+) -> None:
+    app = ConsentMiddleware(inner_app(), config=config, log=consent_log)
+    transport = httpx.ASGITransport(app=app)
+    csp = "script-src 'nonce-abc123'"
+    async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+        text = (await client.get("/", params={"Content-Security-Policy": csp})).text
+    assert 'nonce="abc123"' in text
+    assert app._pages == {}
