@@ -30,13 +30,14 @@ Lists are sorted by their first count, descending (pages by page views, events b
 the others by visitors), then by name, and cut at ``limit``. The time series has every day
 of the period, zero-filled.
 
-Where the numbers come from: page views per day and the pages list from the ``pages_daily``
-rollup (a materialised view); visitors per day with the visits. A visit is a property of a
-*sequence* of events, which no materialised view can cut, so visits and everything counted
-per visit are computed from the raw events for days that are still open and, once a day is
-over, rolled up into ``visits_daily`` (:func:`roll_up`) the first time a summary needs that
-day: in practice only today is read raw. A closed day is rolled up again when late events (a
-journal replayed after an outage) change its page-view count.
+Where the numbers come from: page views per day (and the pages of open days) from the
+``pages_daily`` rollup (a materialised view); visitors per day with the visits. A visit is
+a property of a *sequence* of events, which no materialised view can cut, so visits and
+everything counted per visit are computed from the raw events for days that are still open
+and, once a day is over, rolled up into ``visits_daily`` (:func:`roll_up`, with the day's
+pages) the first time a summary needs that day: in practice only today is read raw. A
+closed day is rolled up again when late events (a journal replayed after an outage) change
+its page-view count.
 """
 
 from __future__ import annotations
@@ -147,12 +148,20 @@ _VISITS_PER_DAY = """
     GROUP BY day, dim, k1, k2, k3
 """
 
+# A closed day's visits per list entry, and its pages (dim 'pages', k1 the path: exact
+# visitors and page views, cheaper to read than merging uniq states of every day).
 _ROLL_UP = _sql("""
 INSERT INTO visits_daily (site, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces,
                           duration_ms, rolled_at)
 SELECT {site:String}, day, dim, k1, k2, k3, visitors, visits, pageviews, bounces, duration_ms,
        now64(3)
 FROM ($visits)
+UNION ALL
+SELECT {site:String}, day, 'pages', path, '', '', uniqExact(visitor), 0, count(), 0, 0, now64(3)
+FROM events
+WHERE $site AND day BETWEEN {from:Date} AND {to:Date} AND has({days:Array(Date)}, day)
+    AND name = 'pageview'
+GROUP BY day, path
 """)
 
 # Visit counts per list entry: closed days from visits_daily, open days from the raw events
@@ -163,7 +172,7 @@ _VISITS_ROLLED = _sql("""
 SELECT dim, k1, k2, k3, sum(visitors), sum(visits), sum(pageviews), sum(bounces),
        sum(duration_ms)
 FROM visits_daily FINAL
-WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date}
+WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date} AND dim != 'pages'
 GROUP BY dim, k1, k2, k3
 """)
 
@@ -182,11 +191,17 @@ FROM pages_daily WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
 GROUP BY day
 """)
 
+# Pages: closed days from their roll-up, open days from pages_daily (a uniq state per day
+# and path; visitors of a period are the sum of each day's).
 _PAGES = _sql("""
 SELECT path, sum(pv) AS views, sum(v) AS uniques
 FROM (
-    SELECT day, path, sum(pageviews) AS pv, uniqMerge(visitors) AS v
-    FROM pages_daily WHERE $site AND day BETWEEN {start:Date} AND {end:Date}
+    SELECT k1 AS path, pageviews AS pv, visitors AS v
+    FROM visits_daily FINAL
+    WHERE $site AND day BETWEEN {start:Date} AND {rolled_end:Date} AND dim = 'pages'
+    UNION ALL
+    SELECT path, sum(pageviews) AS pv, uniqMerge(visitors) AS v
+    FROM pages_daily WHERE $site AND day BETWEEN {open_start:Date} AND {end:Date}
     GROUP BY day, path
 )
 GROUP BY path
@@ -242,6 +257,20 @@ async def roll_up(store: Store, site: str, days: Sequence[dt.date]) -> None:
     await store.acommand(_ROLL_UP, _visit_params(site, days))
 
 
+def _params(site: str, period: Period, limit: int, closed_before: dt.date | None) -> dict[str, Any]:
+    """The query parameters of a summary: days up to ``rolled_end`` are closed."""
+    closed = closed_before or period.today or _closed_before()
+    rolled_end = min(period.end, closed - dt.timedelta(days=1))
+    return {
+        "site": site,
+        "start": period.start,
+        "end": period.end,
+        "rolled_end": rolled_end,
+        "open_start": max(period.start, rolled_end + dt.timedelta(days=1)),
+        "limit": limit,
+    }
+
+
 def _visit_params(site: str, days: Sequence[dt.date]) -> dict[str, Any]:
     return {
         "site": site,
@@ -276,15 +305,8 @@ async def summarize(
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    closed = closed_before or period.today or _closed_before()
-    rolled_end = min(period.end, closed - dt.timedelta(days=1))
-    params: dict[str, Any] = {
-        "site": site,
-        "start": period.start,
-        "end": period.end,
-        "rolled_end": rolled_end,
-        "limit": limit,
-    }
+    params = _params(site, period, limit, closed_before)
+    rolled_end: dt.date = params["rolled_end"]
     rows: dict[str, list[tuple[Any, ...]]] = {}
 
     async def run(key: str, sql: str, extra: dict[str, Any] | None = None) -> None:

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -55,16 +54,8 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
         f"  (roll_up {_ms(first_timings.get('roll_up', 0.0))})"
     )
     # The queries with the parameters summarize uses (closed days already rolled up).
-    closed = period.today or S._closed_before()
-    rolled_end = min(period.end, closed - dt.timedelta(days=1))
-    open_days = [d for d in period.dates() if d > rolled_end]
-    params: dict[str, Any] = {
-        "site": MAIN_SITE,
-        "start": period.start,
-        "end": period.end,
-        "rolled_end": rolled_end,
-        "limit": 10,
-    }
+    params = S._params(MAIN_SITE, period, 10, None)
+    open_days = [d for d in period.dates() if d > params["rolled_end"]]
     queries = {
         "days (pages_daily)": (S._DAYS, params),
         "rolled_days (visits_daily)": (S._ROLLED_DAYS, params),
@@ -73,7 +64,7 @@ async def _bench(store: Store, period: Period, runs: int, out: list[str]) -> Non
             S._VISITS_OPEN,
             params | S._visit_params(MAIN_SITE, open_days),
         ),
-        "pages (pages_daily)": (S._PAGES, params),
+        "pages (visits_daily + pages_daily)": (S._PAGES, params),
         "events (raw)": (S._EVENTS, params),
         "props (raw)": (S._PROPS, params),
         "filtered": (S._FILTERED, params),
