@@ -5,8 +5,9 @@ Definitions (what each number means, honestly):
 * **visitors** is *daily-unique*: visitor keys rotate every site-local day (the salt is
   thrown away), so one person on two days counts as two visitors. Over a period it is the
   sum of each day's unique visitor keys, in the totals and in every list. Counted exactly,
-  except in the pages list, which merges ClickHouse ``uniq`` states (exact up to tens of
-  thousands of keys per day and page, within about 1 % beyond).
+  except the pages' visitors on days still open (today), which come from ClickHouse
+  ``uniq`` states (exact up to tens of thousands of keys per day and page, within about
+  1 % beyond).
 * **pageviews** counts ``pageview`` events.
 * **visits** are sessions: one visitor key's events of one day, split where more than 30
   minutes pass without an event. An ``engagement`` event keeps a visit alive but never
