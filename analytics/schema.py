@@ -17,8 +17,9 @@ Storage choices (measured by ``bench/disk.py``; under 10 bytes per event in all)
   The summary reads it for the time series, the top pages and the visitor and page-view
   totals.
 * ``visits_daily`` holds each closed day's visits (totals and per source, referrer, UTM
-  tags, browser, os, device), rolled up by the summary from the raw events once the day is
-  over (visits cannot be cut by a materialised view); see :func:`analytics.summary.roll_up`.
+  tags, browser, os, device) and pages (exact visitors and page views per path), rolled up
+  by the summary from the raw events once the day is over (visits cannot be cut by a
+  materialised view); see :func:`analytics.summary.roll_up`.
 * Every statement uses ``$on_cluster`` and ``$<Engine>`` (see :func:`kruimel.store.render`),
   so the same schema runs on chDB, a single server and a replicated cluster.
 
@@ -156,7 +157,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "analytics/0005_visits_daily",
         (
-            # Visits of closed days, per dimension, written by analytics.summary.roll_up:
+            # Visits (and pages) of closed days, per dimension, written by
+            # analytics.summary.roll_up:
             # a visit is a sequence of events, which no materialised view can cut, so the
             # summary computes a day's visits once from the raw events when the day is over
             # and reads this table afterwards. Counts are final per day; visitors per day
