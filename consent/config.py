@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
+from kruimel.optout import OPTOUT_COOKIE, OPTOUT_MAX_AGE
+
 from .errors import ConsentConfigError
 
 __all__ = [
@@ -233,8 +235,10 @@ def _kruimel_service(config: ConsentConfig, category: str) -> Service:
         category=category,
         provider=config.controller,
         description={
-            "nl": "Onthoudt uw cookiekeuze en uw taal. Wordt niet gedeeld.",
-            "en": "Remembers your cookie choice and your language. Never shared.",
+            "nl": "Onthoudt uw cookiekeuze, uw taal en een eventueel bezwaar tegen de "
+            "anonieme statistieken. Wordt niet gedeeld.",
+            "en": "Remembers your cookie choice, your language and any objection to the "
+            "anonymous statistics. Never shared.",
         },
         cookies=(
             CookieSpec(
@@ -247,6 +251,15 @@ def _kruimel_service(config: ConsentConfig, category: str) -> Service:
                 config.language_cookie,
                 {"nl": "Uw gekozen taal", "en": "Your chosen language"},
                 days,
+                provider=config.controller,
+            ),
+            CookieSpec(
+                OPTOUT_COOKIE,
+                {
+                    "nl": "Uw bezwaar tegen de anonieme statistieken; bevat geen id",
+                    "en": "Your objection to the anonymous statistics; holds no id",
+                },
+                OPTOUT_MAX_AGE / 86400,
                 provider=config.controller,
             ),
         ),

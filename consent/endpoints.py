@@ -7,6 +7,9 @@ signal was honoured and marketing stayed off); "Reject all" is recorded as ``rej
 custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick for marketing
 wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
 
+``/optout`` records or takes back the visitor's objection to the anonymous statistics
+(:mod:`kruimel.optout`): a cookie without an identifier, set with JSON or a plain form.
+
 "Reject all" by a visitor who had allowed something is a withdrawal and is recorded as
 ``withdraw``, like ``DELETE /_consent``.
 """
@@ -23,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from kruimel.assets import AssetFiles
 from kruimel.headers import append_header, merge_vary
+from kruimel.optout import has_optout, optout_cookie_header
 from kruimel.store import StoreError
 
 from .banner import banner_fingerprint, render_banner, render_manage
@@ -137,6 +141,7 @@ class _Exchange:
             "/records": {"GET": self.get_records, "DELETE": self.erase},
             "/policy": {"GET": self.policy},
             "/banner": {"GET": self.banner},
+            "/optout": {"GET": self.get_optout, "POST": self.post_optout, "DELETE": self.optin},
         }
         handlers = routes.get(rest)
         if handlers is None:
@@ -230,9 +235,54 @@ class _Exchange:
         # The manage button's GET form carries the page the visitor came from.
         here = f"{self.config.prefix}/policy?lang={self.lang}"
         next_url = safe_next(self.query.get("next"), self.own_origin, fallback=here)
-        html = render_policy(self.config, state=self.state, lang=self.lang, next_url=next_url)
+        html = render_policy(
+            self.config,
+            state=self.state,
+            lang=self.lang,
+            next_url=next_url,
+            opted_out=self.opted_out(),
+        )
         response = HTMLResponse(html, headers={**_NO_STORE, "Content-Language": self.lang})
         self.remember_language(response)
+        return response
+
+    # -- objecting to the anonymous statistics (kruimel.optout) ---------------------
+    def opted_out(self) -> bool:
+        return has_optout(self.headers.get("cookie", "").encode("latin-1"))
+
+    async def get_optout(self) -> Response:
+        return JSONResponse({"optout": self.opted_out()}, headers=_NO_STORE)
+
+    async def post_optout(self) -> Response:
+        body = await self.read_body()
+        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == _FORM:
+            try:
+                fields = dict(parse_qsl(body.decode("utf-8"), max_num_fields=8))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ConsentRequestError(400, "malformed form") from e
+            if fields.get("optout") not in ("0", "1"):
+                raise ConsentRequestError(400, "optout must be 1 (object) or 0 (take it back)")
+            target = safe_next(fields.get("next") or self.headers.get("referer"), self.own_origin)
+            response: Response = RedirectResponse(target, 303, headers=_NO_STORE)
+            return self.set_optout(response, fields["optout"] == "1")
+        if kind != "application/json":
+            raise ConsentRequestError(415, f"send application/json or {_FORM}")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ConsentRequestError(400, "malformed JSON") from e
+        if not isinstance(data, dict) or not isinstance(data.get("optout"), bool):
+            raise ConsentRequestError(400, 'send {"optout": true} or {"optout": false}')
+        response = JSONResponse({"optout": data["optout"]}, headers=_NO_STORE)
+        return self.set_optout(response, data["optout"])
+
+    async def optin(self) -> Response:
+        return self.set_optout(JSONResponse({"optout": False}, headers=_NO_STORE), False)
+
+    def set_optout(self, response: Response, opted_out: bool) -> Response:
+        value = optout_cookie_header(opted_out, secure=self.scheme == "https")
+        append_header(response.raw_headers, b"set-cookie", value)
         return response
 
     def consent_log(self) -> ConsentLog:

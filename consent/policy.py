@@ -40,6 +40,14 @@ _TEXT: dict[str, dict[str, Any]] = {
         "more": "Privacybeleid van {p}",
         "change": "Uw keuze wijzigen of intrekken",
         "other": "English",
+        "stats": "Anonieme statistieken",
+        "stats_text": "{c} telt bezoeken zonder cookies en zonder iets op te slaan dat u "
+        "herkent: IP-adressen worden ingekort en bezoekers tellen alleen per dag. Daarvoor is "
+        "geen toestemming nodig, maar u kunt bezwaar maken: dan wordt uw bezoek niet meegeteld.",
+        "counted": "Uw bezoeken worden anoniem meegeteld.",
+        "not_counted": "U heeft bezwaar gemaakt; uw bezoeken worden niet meegeteld.",
+        "optout": "Tel mijn bezoeken niet mee",
+        "optin": "Tel mijn bezoeken weer mee",
     },
     "en": {
         "title": "Cookie declaration",
@@ -63,6 +71,14 @@ _TEXT: dict[str, dict[str, Any]] = {
         "more": "Privacy policy of {p}",
         "change": "Change or withdraw your choice",
         "other": "Nederlands",
+        "stats": "Anonymous statistics",
+        "stats_text": "{c} counts visits without cookies and without storing anything that "
+        "recognises you: IP addresses are shortened and visitors are counted per day only. "
+        "This needs no consent, but you can object: then your visits are not counted.",
+        "counted": "Your visits are counted anonymously.",
+        "not_counted": "You objected; your visits are not counted.",
+        "optout": "Do not count my visits",
+        "optin": "Count my visits again",
     },
 }
 
@@ -148,10 +164,19 @@ def _service_html(service: dict[str, Any], lang: str) -> Markup:
     ).format(service["title"], service["provider"], service["description"], more, table)
 
 
-def render_policy(config: ConsentConfig, *, state: ConsentState, lang: str, next_url: str) -> str:
+def render_policy(
+    config: ConsentConfig,
+    *,
+    state: ConsentState,
+    lang: str,
+    next_url: str,
+    opted_out: bool = False,
+) -> str:
     """The declaration as a complete, accessible HTML page in ``lang`` (``nl`` or ``en``).
 
     :param next_url: where the settings form returns to after a choice.
+    :param opted_out: whether the visitor objected to the anonymous statistics
+        (:mod:`kruimel.optout`); the page offers to object or to take it back.
     """
     t = _TEXT[lang]
     data = policy_data(config, lang)
@@ -193,6 +218,13 @@ def render_policy(config: ConsentConfig, *, state: ConsentState, lang: str, next
         '<section class="kruimel-policy-choice" aria-labelledby="kruimel-change">'
         '<h2 id="kruimel-change">{change}</h2><p><strong>{status_label}:</strong> {when}</p>'
         "{form}</section>"
+        '<section class="kruimel-policy-choice" aria-labelledby="kruimel-stats">'
+        '<h2 id="kruimel-stats">{stats}</h2><p>{stats_text}</p>'
+        "<p><strong>{status_label}:</strong> {stats_state}</p>"
+        '<form method="post" action="{prefix}/optout">'
+        '<input type="hidden" name="next" value="{next_url}">'
+        '<button type="submit" class="kruimel-btn" name="optout" value="{optout_value}">'
+        "{optout_button}</button></form></section>"
         '<p><a href="{privacy_url}">{privacy}</a></p></main></body></html>'
     ).format(
         lang=lang,
@@ -211,6 +243,13 @@ def render_policy(config: ConsentConfig, *, state: ConsentState, lang: str, next
         status_label=t["status"],
         when=when,
         form=Markup(form),
+        stats=t["stats"],
+        stats_text=t["stats_text"].format(c=config.controller),
+        stats_state=t["not_counted"] if opted_out else t["counted"],
+        prefix=config.prefix,
+        next_url=next_url,
+        optout_value="0" if opted_out else "1",
+        optout_button=t["optin"] if opted_out else t["optout"],
         privacy_url=config.privacy_url,
         privacy=t["privacy"],
     )

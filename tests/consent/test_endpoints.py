@@ -548,3 +548,52 @@ async def test_explicit_language_is_remembered_in_functional_cookie(
     page = await client.get("/_consent/policy?lang=nl")
     assert any(c.startswith("kruimel_lang=nl;") for c in _set_cookies(page))
     assert 'lang="nl"' in page.text
+
+
+# -- objecting to the anonymous statistics -------------------------------------------------
+async def test_optout_sets_a_cookie_without_identifier_and_takes_it_back(
+    client: httpx.AsyncClient, log_rows: Callable[[], int]
+) -> None:
+    assert (await client.get("/_consent/optout")).json() == {"optout": False}
+    objected = await client.post("/_consent/optout", json={"optout": True}, headers=SAME)
+    assert objected.status_code == 200 and objected.json() == {"optout": True}
+    assert _set_cookies(objected) == [
+        "kruimel_optout=1; Max-Age=34214400; Path=/; SameSite=Lax; Secure"
+    ]
+    assert (await client.get("/_consent/optout")).json() == {"optout": True}
+    page = await client.get("/_consent/policy?lang=en")
+    assert "You objected; your visits are not counted." in page.text
+    assert 'name="optout" value="0"' in page.text
+    back = await client.post(
+        "/_consent/optout", data={"optout": "0", "next": "/shop"}, headers=SAME
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/shop"
+    assert _set_cookies(back)[0].startswith("kruimel_optout=; Max-Age=0;")
+    assert (await client.get("/_consent/optout")).json() == {"optout": False}
+    assert log_rows() == 0  # an objection is not a consent decision and carries no id
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"json": {"optout": "yes"}}, 400),
+        ({"json": ["optout"]}, 400),
+        ({"content": b"{", "headers": {"content-type": "application/json"}}, 400),
+        ({"data": {"optout": "2"}}, 400),
+        ({"content": b"optout=1", "headers": {"content-type": "text/csv"}}, 415),
+    ],
+)
+async def test_optout_bad_input_is_refused(
+    client: httpx.AsyncClient, kwargs: dict[str, Any], status: int
+) -> None:
+    headers = {**SAME, **kwargs.pop("headers", {})}
+    response = await client.post("/_consent/optout", headers=headers, **kwargs)
+    assert response.status_code == status and "error" in response.json()
+    assert "set-cookie" not in response.headers
+
+
+async def test_optout_cross_site_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/_consent/optout", json={"optout": True}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403 and "set-cookie" not in response.headers

@@ -1,0 +1,32 @@
+"""The visitor's objection to the cookieless analytics, shared by both halves.
+
+First-party analytics that identifies no one may run without consent (Telecommunicatiewet
+11.7a lid 3, CNIL's audience-measurement exemption), but the visitor can still object. The
+objection is a cookie whose value is the same for everyone (``kruimel_optout=1``): it
+stores no identifier, so honouring it creates none. The consent endpoints set and clear
+it; the tracker stops sending and the collector drops any event that carries it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
+
+OPTOUT_COOKIE = "kruimel_optout"
+# Thirteen months, the longest any cookie of ours lives (REGULATION 14).
+OPTOUT_MAX_AGE = 396 * 86400
+_PRESENT = re.compile(rb"(?:^|;)\s*" + OPTOUT_COOKIE.encode() + rb"=1\s*(?:;|$)")
+
+
+def has_optout(cookie_header: bytes) -> bool:
+    """Whether a raw ``Cookie`` request header carries the objection."""
+    return bool(cookie_header) and _PRESENT.search(cookie_header) is not None
+
+
+def optout_cookie_header(opted_out: bool, *, secure: bool) -> bytes:
+    """The ``Set-Cookie`` value that records (or clears) the objection."""
+    attributes = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
+    if opted_out:
+        return f"{OPTOUT_COOKIE}=1; Max-Age={OPTOUT_MAX_AGE}{attributes}".encode()
+    return f"{OPTOUT_COOKIE}=; Max-Age=0{attributes}".encode()
