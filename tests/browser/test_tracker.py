@@ -189,3 +189,24 @@ def test_plausible_npm_tracker_counted(lab: Server, context: BrowserContext, pag
     assert sent[0]["v"]  # Plausible's own payload (its version field), not ours
     result = wait_for_summary(lab, page, lambda r: pageviews(r).get("/plausible", 0) - before >= 1)
     assert pageviews(result).get("/plausible", 0) - before == 1
+
+
+def test_tracker_objection_from_the_declaration_stops_counting(
+    lab: Server, context: BrowserContext, page: Page
+) -> None:
+    """REGULATION 15: the visitor objects on the cookie declaration (a plain form), and the
+    tracker sends nothing from then on; taking it back resumes counting."""
+    sent = watch_events(context)
+    page.goto(lab.url + "/_consent/policy?lang=en")
+    page.get_by_role("button", name="Do not count my visits").click()
+    page.wait_for_load_state()
+    assert [c["value"] for c in context.cookies() if c["name"] == "kruimel_optout"] == ["1"]
+    page.goto(lab.url + "/spa")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => typeof window.kruimel.track") == "function"
+    assert sent == []
+    page.goto(lab.url + "/_consent/policy?lang=en")
+    page.get_by_role("button", name="Count my visits again").click()
+    page.wait_for_load_state()
+    page.goto(lab.url + "/spa")
+    assert "pageview" in sent_names(page, sent, 1)
