@@ -34,7 +34,7 @@ def stored(store: Store) -> list[int]:
     return [r[0] for r in store.query("SELECT k FROM t ORDER BY k")]
 
 
-async def until(condition: Callable[[], bool], rounds: int = 500) -> None:
+async def until(condition: Callable[[], bool], rounds: int = 3000) -> None:
     """Let the event loop run until ``condition`` holds (bounded; no timing assert)."""
     for _ in range(rounds):
         if condition():
