@@ -132,6 +132,15 @@ class Collector:
         if root and path.startswith(root):
             path = path[len(root) :]
         if path == "/api/event":
+            if not self._started:
+                # mounted apps get no lifespan events: the host app must call start()
+                await _json(
+                    send,
+                    503,
+                    {"error": "the collector is not started: call Collector.start() at startup"},
+                    [(b"retry-after", b"5")],
+                )
+                return
             await self._event(scope, receive, send)
         elif path == "/api/summary":
             await self._summary(scope, receive, send)

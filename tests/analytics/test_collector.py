@@ -470,3 +470,12 @@ async def test_collector_spools_while_clickhouse_is_down_and_replays_once(
         assert paths == [f"/{i}" for i in range(21)]
     finally:
         again.close()
+
+
+async def test_collector_not_started_answers_503(store: Store, config: AnalyticsConfig) -> None:
+    collector = Collector(config, store)  # start() never called, as in a mount without lifespan
+    transport = httpx.ASGITransport(app=collector, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+        response = await post(client, event())
+    assert response.status_code == 503
+    assert "Collector.start()" in response.json()["error"]
