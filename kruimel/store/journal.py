@@ -70,8 +70,13 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot journal a value of type {type(value).__name__}")
 
 
+# rows are flat (a map is one level deep), so no circular-reference bookkeeping
 _encoder = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default
+    ensure_ascii=False,
+    allow_nan=False,
+    check_circular=False,
+    separators=(",", ":"),
+    default=_default,
 )
 
 
