@@ -194,11 +194,9 @@ class HashedCache(Generic[V]):
     @staticmethod
     def key(*texts: str) -> bytes:
         """The cache key of ``texts`` (a 16-byte digest)."""
-        h = blake2b(digest_size=16)
-        for text in texts:
-            h.update(text.encode("utf-8", "surrogatepass"))
-            h.update(b"\x00")
-        return h.digest()
+        # length-prefixed, so that no two different tuples of texts give the same input
+        data = "".join(f"{len(t)}:{t}" for t in texts).encode("utf-8", "surrogatepass")
+        return blake2b(data, digest_size=16).digest()
 
     def get(self, key: bytes) -> V | None:
         """The cached value, or None."""

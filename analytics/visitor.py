@@ -51,13 +51,18 @@ def visitor_key(salt: bytes, site: SiteConfig, ip: IPAddress | None, user_agent:
     """
     if ip is not None and site.visitor_hash == "masked_ip":
         ip = mask_ip(ip, site.ip_mask_bytes)
-    h = blake2b(digest_size=8, key=salt)
-    h.update(site.domain.encode())
-    h.update(b"\x00")
-    h.update(ip.packed if ip is not None else b"")
-    h.update(b"\x00")
-    h.update(user_agent.encode("utf-8", "replace"))
-    return int.from_bytes(h.digest(), "big")
+    packed = ip.packed if ip is not None else b""
+    # the address is length-prefixed: its bytes may hold any value, a separator included
+    data = b"".join(
+        (
+            site.domain.encode(),
+            b"\x00",
+            bytes((len(packed),)),
+            packed,
+            user_agent.encode("utf-8", "replace"),
+        )
+    )
+    return int.from_bytes(blake2b(data, digest_size=8, key=salt).digest(), "big")
 
 
 class DailySalts:

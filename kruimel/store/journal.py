@@ -102,6 +102,7 @@ class Journal:
         self._lock_file: IO[bytes] | None = None
         self._active: IO[bytes] | None = None
         self._active_id = ""
+        self._active_size = 0
 
     def open(self) -> None:
         """Create the directory and lock the journal.
@@ -146,8 +147,9 @@ class Journal:
                 self._active_id = new_segment_id(self.name)
                 # unbuffered: one write(2) per append, straight to the operating system
                 self._active = open(self.directory / f"{self._active_id}{_SUFFIX}", "ab", 0)
+                self._active_size = 0
             active = self._active
-            start = active.tell()
+            start = self._active_size  # kept here: tell() would cost a syscall per append
             data = memoryview(b"".join(lines) if len(lines) > 1 else lines[0])
             try:
                 while data:
@@ -155,10 +157,11 @@ class Journal:
                     if not written:
                         raise OSError("the journal file accepted no bytes")
                     data = data[written:]
+                    self._active_size += written
             except OSError:
                 # e.g. a full disk: cut the partial line so later appends stay readable
-                active.seek(start)
-                active.truncate()
+                active.truncate(start)
+                self._active_size = start
                 raise
         except OSError as e:
             raise StoreError(f"journal_dir {self.directory}: cannot append: {e}") from e

@@ -98,3 +98,17 @@ REFERRERS = [
 @pytest.mark.parametrize(("referrer", "host", "source"), REFERRERS)
 def test_referrer_source_grouping(referrer: str, host: str, source: str) -> None:
     assert referrer_source(referrer, "example.nl") == (host, source)
+
+
+def test_hashed_cache_keys_are_unambiguous_and_lru() -> None:
+    from analytics.normalize import HashedCache
+
+    assert HashedCache.key("a\x00", "") != HashedCache.key("a", "\x00")
+    assert HashedCache.key("ab", "c") != HashedCache.key("a", "bc")
+    cache: HashedCache[int] = HashedCache(size=2)
+    one, two, three = (HashedCache.key(str(i)) for i in range(3))
+    cache.put(one, 1)
+    cache.put(two, 2)
+    assert cache.get(one) == 1  # one is now the most recently used
+    cache.put(three, 3)
+    assert cache.get(two) is None and cache.get(one) == 1 and len(cache) == 2
