@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import AnalyticsError
+
 __all__ = ["MAX_CUSTOM_DAYS", "PERIODS", "Period", "PeriodError", "PeriodName"]
 
 PeriodName = Literal["day", "7d", "30d", "month", "12mo", "custom"]
@@ -20,7 +22,7 @@ PERIODS: tuple[str, ...] = get_args(PeriodName)
 MAX_CUSTOM_DAYS = 732
 
 
-class PeriodError(ValueError):
+class PeriodError(AnalyticsError, ValueError):
     """A period parameter is invalid; ``parameter`` names it (``period``, ``from``, ``to``).
 
     The summary endpoint answers 400 with the message.

@@ -92,3 +92,10 @@ def test_period_names_are_the_issue_s() -> None:
 def test_period_unknown_timezone_is_refused() -> None:
     with pytest.raises(ValueError, match="Mars/Olympus"):
         Period.parse("day", tz="Mars/Olympus")
+
+
+def test_period_error_is_an_analytics_error() -> None:
+    from analytics.errors import AnalyticsError
+
+    with pytest.raises(AnalyticsError):
+        Period.parse("week")
