@@ -93,7 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = $MergeTree
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, visitor, ts)
-            TTL ts + toIntervalMonth(25)
+            TTL toStartOfMonth(day) + toIntervalMonth(25)
             SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
         ),
@@ -111,7 +111,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = $AggregatingMergeTree
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, path)
-            TTL day + toIntervalMonth(25)
+            TTL toStartOfMonth(day) + toIntervalMonth(25)
             SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
             """
@@ -134,7 +134,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = $SummingMergeTree
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, reason)
-            TTL day + toIntervalMonth(25)
+            TTL toStartOfMonth(day) + toIntervalMonth(25)
             SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1
             """,
         ),
@@ -181,20 +181,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = $ReplacingMergeTree(rolled_at)
             PARTITION BY toYYYYMM(day)
             ORDER BY (site, day, dim, k1, k2, k3)
-            TTL day + toIntervalMonth(25)
+            TTL toStartOfMonth(day) + toIntervalMonth(25)
             SETTINGS ttl_only_drop_parts = 1
             """,
         ),
     ),
 )
 
-# Tables whose TTL follows the configured retention, and the column each TTL counts from.
-_RETAINED = (
-    ("events", "ts"),
-    ("pages_daily", "day"),
-    ("visits_daily", "day"),
-    ("filtered", "day"),
-)
+# Tables whose TTL follows the configured retention. Every one is partitioned by month and
+# drops whole parts, so the TTL counts from the start of the month: a part goes when its
+# OLDEST row reaches the limit, and no row outlives it (counting from each row's own day
+# would keep a month's first rows until its last row expired, a month too long).
+_RETAINED = ("events", "pages_daily", "visits_daily", "filtered")
+_TTL_FROM = "toStartOfMonth(day)"
 
 
 def apply_retention(store: Store, months: int = DEFAULT_RETENTION_MONTHS) -> list[str]:
@@ -215,6 +214,6 @@ def apply_retention(store: Store, months: int = DEFAULT_RETENTION_MONTHS) -> lis
         )
     return [
         table
-        for table, column in _RETAINED
-        if ensure_ttl(store, table, f"{column} + toIntervalMonth({months})")
+        for table in _RETAINED
+        if ensure_ttl(store, table, f"{_TTL_FROM} + toIntervalMonth({months})")
     ]

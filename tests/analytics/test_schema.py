@@ -56,7 +56,7 @@ def test_schema_events_layout(store: Store) -> None:
     engine = engine_full(store, "events")
     assert "PARTITION BY toYYYYMM(day)" in engine
     assert "ORDER BY (site, day, visitor, ts)" in engine
-    assert "TTL ts + toIntervalMonth(25)" in engine
+    assert "TTL toStartOfMonth(day) + toIntervalMonth(25)" in engine
     assert "ttl_only_drop_parts = 1" in engine
     assert "non_replicated_deduplication_window = 10000" in engine
 
@@ -78,9 +78,8 @@ def test_apply_retention_moves_every_ttl_once(store: Store) -> None:
     assert apply_retention(store, 25) == []
     assert apply_retention(store, 13) == ["events", "pages_daily", "visits_daily", "filtered"]
     assert apply_retention(store, 13) == []
-    assert "TTL ts + toIntervalMonth(13)" in engine_full(store, "events")
-    for table in ("pages_daily", "visits_daily", "filtered"):
-        assert "TTL day + toIntervalMonth(13)" in engine_full(store, table)
+    for table in ("events", "pages_daily", "visits_daily", "filtered"):
+        assert "TTL toStartOfMonth(day) + toIntervalMonth(13)" in engine_full(store, table)
     assert "toIntervalHour(48)" in engine_full(store, "salts")
 
 
@@ -93,6 +92,25 @@ def test_apply_retention_deletes_expired_rows(store: Store) -> None:
     apply_retention(store, 3)
     store.command("OPTIMIZE TABLE filtered FINAL")
     assert store.query("SELECT sum(count) FROM filtered") == [(2,)]
+
+
+def test_retention_no_row_outlives_the_limit(store: Store) -> None:
+    """A month's part is dropped once its first day reaches the limit, with all its rows.
+
+    Counted from each row's own day, the part (dropped whole) would live until its last row
+    expired, keeping the month's first rows up to a month longer than the limit.
+    """
+    store.migrate(MIGRATIONS)
+    apply_retention(store, 3)
+    first = "toStartOfMonth(today()) - toIntervalMonth(3)"
+    store.command(
+        "INSERT INTO filtered (site, day, reason, count) VALUES "
+        f"('example.nl', {first}, 'crawler', 1), "
+        f"('example.nl', toLastDayOfMonth({first}), 'crawler', 10), "
+        "('example.nl', toStartOfMonth(today()) - toIntervalMonth(2), 'crawler', 100)"
+    )
+    store.command("OPTIMIZE TABLE filtered FINAL")
+    assert store.query("SELECT sum(count) FROM filtered") == [(100,)]
 
 
 @pytest.mark.parametrize("months", [0, 26, -1, 2.5, "13", True])

@@ -57,7 +57,7 @@ def test_insert_with_same_dedup_token_is_stored_once(store: Store) -> None:
 
 def test_ensure_ttl_alters_only_on_change(store: Store) -> None:
     store.migrate(ANALYTICS)
-    assert ensure_ttl(store, "events", "ts + toIntervalMonth(25)") is False
+    assert ensure_ttl(store, "events", "toStartOfMonth(day) + toIntervalMonth(25)") is False
     assert ensure_ttl(store, "events", "ts + toIntervalMonth(14)") is True
     assert ensure_ttl(store, "events", "ts + toIntervalMonth(14)") is False
 
