@@ -101,7 +101,10 @@ def parse_event(body: bytes) -> Event:
     if len(url) > MAX_URL:
         raise InvalidEvent(f"'url' is longer than {MAX_URL} characters")
     domain = _string(data, "domain", "d", required=True)
-    domains = tuple(d.strip().lower() for d in domain.split(",") if d.strip())
+    if "," in domain:  # Plausible's "site.nl,rollup.nl"
+        domains = tuple(d.strip().lower() for d in domain.split(",") if d.strip())
+    else:
+        domains = (domain.strip().lower(),) if domain.strip() else ()
     if not domains or len(domain) > 1000:
         raise InvalidEvent("'domain' must name the site, e.g. 'example.nl'")
     referrer = _string(data, "referrer", "r")

@@ -2,8 +2,8 @@
 
 Parsing with user-agents costs tens of microseconds, so results are kept in a small LRU cache
 and a repeated user agent costs one dictionary lookup. The cache
-(:class:`~analytics.normalize.HashedCache`) is keyed by a BLAKE2b digest of the user agent,
-so the raw strings do not linger in memory after their requests.
+(:class:`~analytics.normalize.HashedCache`) is keyed by a keyed hash of the user agent, so
+the raw strings do not linger in memory after their requests.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def test_useragent_cache_does_not_hold_the_raw_string() -> None:
     ua = BROWSERS[0][0]
     parser(ua)
     keys = list(parser._cache)
-    assert keys and all(len(k) == 16 and ua.encode() not in k for k in keys)
+    assert len(keys) == 1 and all(isinstance(k, int) for k in keys)
 
 
 def test_useragent_very_long_agent_is_truncated() -> None:
