@@ -117,12 +117,12 @@ def client_ip(scope: Scope, trusted: TrustedProxies) -> IPAddress | None:
         elif key == b"forwarded":
             forwarded.append(value.decode("latin-1"))
     chain = xff or _forwarded_for(forwarded)
-    peer = candidate = parse_ip(host)
+    candidate: IPAddress | None = None
     for entry in reversed(chain):
         ip = parse_ip(entry)
         if ip is None:
-            return peer
+            return parse_ip(host)
         candidate = ip
         if ip not in trusted:
             return ip
-    return candidate
+    return candidate if candidate is not None else parse_ip(host)
