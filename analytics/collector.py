@@ -41,8 +41,7 @@ __all__ = ["Collector"]
 
 log = logging.getLogger("analytics.collector")
 
-_ACCEPTED = b"ok"
-_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_EMPTY = (b"content-length", b"0")
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = (b"cache-control", b"no-store")
 _CONTENT_TYPES = frozenset((b"", b"text/plain", b"application/json"))
@@ -307,14 +306,11 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def _accepted(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 202,
-            "headers": [_TEXT, (b"content-length", b"2"), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": _ACCEPTED})
+    # 202 with an empty body: trackers do not read it, and with no body bytes the server
+    # writes the whole answer in one system call instead of two (the dearest part of a
+    # page view under uvicorn, measured)
+    await send({"type": "http.response.start", "status": 202, "headers": [_EMPTY, *headers]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _json(
