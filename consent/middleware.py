@@ -230,8 +230,14 @@ class ConsentMiddleware:
                 await log.start()
             return message
 
+        async def send_with_log(message: Message) -> None:
+            # After the app has shut down: release a store the log opened itself.
+            if message["type"] == "lifespan.shutdown.complete":
+                await log.close()
+            await send(message)
+
         try:
-            await self.app(scope, receive_with_log, send)
+            await self.app(scope, receive_with_log, send_with_log)
         except Exception:
             if took_part:
                 raise
@@ -252,6 +258,7 @@ async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> Non
                 return
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await log.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -51,6 +51,27 @@ class ConsentLog:
         self.site = site
         self.retention_months = retention_months
         self._erasers: list[EraseCallback] = []
+        self._owns_store = False
+
+    @classmethod
+    def open(cls, url: str, *, site: str = "", retention_months: int = 13) -> ConsentLog:
+        """A log with a store of its own, for ``add_middleware`` without more wiring.
+
+        ``ConsentLog.open("chdb://./kruimel-data/store")`` or a ClickHouse server URL. The
+        store is opened now, so a wrong URL or a held data directory fails at start; the
+        middleware starts the log and closes the store in the app's lifespan. Each decision
+        is then one INSERT before the answer (durable, and decisions are rare).
+
+        :raises kruimel.store.StoreError: the store cannot be opened.
+        """
+        log = cls(Store.connect(url), site=site, retention_months=retention_months)
+        log._owns_store = True
+        return log
+
+    async def close(self) -> None:
+        """Close the store if this log opened it (:meth:`open`); otherwise nothing."""
+        if self._owns_store:
+            self.store.close()
 
     async def start(self) -> None:
         """Create the table (idempotent) and apply the configured retention."""

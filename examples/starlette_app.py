@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from consent import ConsentConfig, ConsentMiddleware, preset
+from consent import ConsentConfig, ConsentLog, ConsentMiddleware, preset
 
 PAGE = """<!doctype html><html lang="en"><head><title>Shop</title></head><body>
 <h1>Welcome</h1>
@@ -36,5 +36,8 @@ config = ConsentConfig(
 )
 
 app = Starlette(routes=[Route("/", home)])
-# Without a ConsentLog nothing is recorded; production apps pass one (see kruimel.app.build_app).
-app.add_middleware(ConsentMiddleware, config=config)
+# Every decision is recorded as proof of consent (GDPR 7(1)); without a log the middleware
+# refuses decisions (503) rather than take one it cannot prove.
+app.add_middleware(
+    ConsentMiddleware, config=config, log=ConsentLog.open("chdb://./kruimel-data/store")
+)

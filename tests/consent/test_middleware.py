@@ -471,3 +471,25 @@ async def test_middleware_page_memo_skips_pages_with_a_nonce(
         text = (await client.get("/", params={"Content-Security-Policy": csp})).text
     assert 'nonce="abc123"' in text
     assert app._pages == {}
+
+
+def test_middleware_drop_in_with_a_log_that_owns_its_store(
+    config: ConsentConfig, tmp_path: Any
+) -> None:
+    """``add_middleware(ConsentMiddleware, config=..., log=ConsentLog.open(url))`` is all an
+    app needs: the table is created at startup, decisions are recorded, the store closes."""
+    from starlette.testclient import TestClient
+
+    from kruimel.store import Store
+
+    url = f"chdb://{tmp_path / 'store'}"
+    log = ConsentLog.open(url, site="www.example.nl")
+    app = inner_app()
+    app.add_middleware(ConsentMiddleware, config=config, log=log)
+    with TestClient(app, base_url=SITE) as client:
+        assert client.post("/_consent", json={"accept": "all"}, headers={"Origin": SITE}).is_success
+        records = client.get("/_consent/records").json()["records"]
+        assert [r["action"] for r in records] == ["accept_all"]
+    assert log.store.closed
+    with Store.connect(url) as store:
+        assert store.query("SELECT action FROM consent_log") == [("accept_all",)]
