@@ -7,6 +7,12 @@ Routes (relative to where it is mounted, e.g. ``/_analytics``):
 * ``GET /api/summary``: the summary (``analytics.api_summary``), bearer token.
 * ``GET /script.js`` (the tracker) and ``GET /kruimel.js`` (the static-site snippet).
 
+An event is answered 202 with an empty body; when it is accepted but deliberately not
+stored, ``X-Kruimel`` says why (``ignored-gpc``, ``ignored-dnt``, ``ignored-bot``: bots are
+counted per reason in ``filtered``). Bad input gets 400, 403 (unknown site, foreign origin),
+413 or 415 with ``{"error": ...}`` and nothing is stored; 503 with ``Retry-After`` when the
+journal bound is reached or today's salt cannot be fetched.
+
 The event path is plain ASGI (no framework routing, no per-request state on ``self``): it is
 the hot path. The raw IP address and user agent live only in local variables while the
 request is handled; the log never sees them.
