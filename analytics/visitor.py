@@ -31,6 +31,7 @@ from kruimel.store import Store
 
 from .anonymize import IPAddress, mask_ip
 from .config import SiteConfig
+from .schema import SALT_COLUMNS
 
 __all__ = ["DailySalts", "visitor_key", "utc_now"]
 
@@ -69,8 +70,9 @@ class DailySalts:
     """The salt of each site's current local day, shared through the ``salts`` table.
 
     The first collector to need a day's salt inserts a random one and reads back the winner,
-    ``argMin(salt, (created_at, salt))``: every instance that races at midnight converges
-    on the same (earliest) salt. The result is cached for the day, so the table is read once
+    the row with the earliest ``(created_at, salt)``: every instance that races at midnight
+    converges on the same salt (and writes it once more, so that it also survives a
+    ReplacingMergeTree merge). The result is cached for the day, so the table is read once
     per site per day per process.
 
     :param store: the store holding the ``salts`` table (analytics migrations applied).
@@ -107,28 +109,31 @@ class DailySalts:
         return salt
 
     def _rotate(self, site: SiteConfig, day: date) -> bytes:
-        salt = self._read(site, day)
-        if salt is None:
-            self._store.insert(
-                "salts",
-                ("site", "day", "salt", "created_at"),
-                [(site.domain, day, secrets.token_bytes(SALT_BYTES).hex(), self._clock())],
-            )
-            salt = self._read(site, day)
-        if salt is None:  # pragma: no cover - the insert above succeeded or raised
-            raise RuntimeError("salt insert was not visible")
+        winner = self._read(site, day)
+        if winner is None:
+            row = (site.domain, day, secrets.token_bytes(SALT_BYTES).hex(), self._clock())
+            self._store.insert("salts", SALT_COLUMNS, [row])
+            winner = self._read(site, day)
+            if winner is None:  # pragma: no cover - the insert above succeeded or raised
+                raise RuntimeError("salt insert was not visible")
+            # Write the winner again, now after every row that raced with ours: a
+            # ReplacingMergeTree keeps the row inserted last when it merges, so the salt
+            # that every instance chose stays the one a later reader finds.
+            self._store.insert("salts", SALT_COLUMNS, [(site.domain, day, *winner)])
         self.delete_expired(site, day)
-        return salt
+        return bytes.fromhex(winner[0])
 
-    def _read(self, site: SiteConfig, day: date) -> bytes | None:
+    def _read(self, site: SiteConfig, day: date) -> tuple[str, datetime] | None:
+        """The day's winning salt (earliest ``created_at``, then smallest) and its time."""
         rows = self._store.query(
-            "SELECT argMin(salt, (created_at, salt)), count() FROM salts "
-            "WHERE site = {site:String} AND day = {day:Date}",
+            "SELECT salt, created_at FROM salts WHERE site = {site:String} AND day = {day:Date} "
+            "ORDER BY created_at, salt LIMIT 1",
             {"site": site.domain, "day": day},
         )
-        if not rows or not rows[0][1]:
+        if not rows:
             return None
-        return bytes.fromhex(rows[0][0])
+        salt, created = rows[0]
+        return salt, created if created.tzinfo else created.replace(tzinfo=UTC)
 
     def delete_expired(self, site: SiteConfig, today: date) -> None:
         """Delete the site's salts older than yesterday, synchronously (``mutations_sync=2``)."""

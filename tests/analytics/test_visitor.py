@@ -48,7 +48,9 @@ def migrated(store: Store) -> Store:
 
 
 def salt_days(store: Store, site: str = "example.nl") -> list[date]:
-    rows = store.query("SELECT day FROM salts WHERE site = {s:String} ORDER BY day", {"s": site})
+    rows = store.query(
+        "SELECT DISTINCT day FROM salts WHERE site = {s:String} ORDER BY day", {"s": site}
+    )
     return [r[0] for r in rows]
 
 
@@ -86,7 +88,7 @@ async def test_salts_are_shared_by_collector_instances(migrated: Store, clock: A
     one, two = DailySalts(migrated, clock), DailySalts(migrated, clock)
     day = one.today(SITE)
     assert await one.salt(SITE, day) == await two.salt(SITE, day)
-    assert len(salt_days(migrated)) == 1
+    assert migrated.query("SELECT count(DISTINCT salt) FROM salts") == [(1,)]
 
 
 async def test_salts_racing_instances_converge_on_the_earliest(migrated: Store, clock: Any) -> None:
@@ -126,3 +128,27 @@ async def test_salts_deleted_salt_is_not_left_in_active_parts(
         "SELECT count() FROM system.mutations WHERE table = 'salts' AND NOT is_done"
     )
     assert mutations == [(0,)]  # mutations_sync=2: the delete finished before we went on
+
+
+async def test_salts_winner_survives_a_replacing_merge(migrated: Store, clock: Any) -> None:
+    day = date(2026, 11, 20)
+
+    class Racing(DailySalts):
+        """Another collector inserts its own salt just after ours, before we read back."""
+
+        reads = 0
+
+        def _read(self, site: SiteConfig, day: date) -> tuple[str, datetime] | None:
+            self.reads += 1
+            if self.reads == 2:
+                migrated.insert(
+                    "salts",
+                    ("site", "day", "salt", "created_at"),
+                    [("example.nl", day, "ff" * 32, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))],
+                )
+            return super()._read(site, day)
+
+    ours = await Racing(migrated, clock).salt(SITE, day)
+    assert ours != bytes.fromhex("ff" * 32)  # ours is older: it wins
+    migrated.command("OPTIMIZE TABLE salts FINAL")  # what a background merge does
+    assert await DailySalts(migrated, clock).salt(SITE, day) == ours
