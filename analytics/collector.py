@@ -8,7 +8,8 @@ Routes (relative to where it is mounted, e.g. ``/_analytics``):
 * ``GET /script.js`` (the tracker) and ``GET /kruimel.js`` (the static-site snippet).
 
 An event is answered 202 with an empty body; when it is accepted but deliberately not
-stored, ``X-Kruimel`` says why (``ignored-gpc``, ``ignored-dnt``, ``ignored-bot``: bots are
+stored, ``X-Kruimel`` says why (``ignored-gpc``, ``ignored-dnt``, ``ignored-optout``,
+``ignored-bot``; bots per reason and honoured objections are
 counted per reason in ``filtered``). Bad input gets 400, 403 (unknown site, foreign origin),
 413 or 415 with ``{"error": ...}`` and nothing is stored; 503 with ``Retry-After`` when the
 journal bound is reached or today's salt cannot be fetched.
@@ -30,6 +31,7 @@ import anyio.to_thread
 from starlette.types import Message, Receive, Scope, Send
 
 from kruimel.assets import AssetFiles
+from kruimel.optout import has_optout
 from kruimel.store import Store, StoreError
 from kruimel.store.writer import Backpressure, BatchWriter
 
@@ -178,8 +180,8 @@ class Collector:
 
     async def _event(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = user_agent = ""
-        content_type = b""
-        gpc = dnt = False
+        content_type = host = b""
+        gpc = dnt = optout = False
         length = -1
         for key, value in scope["headers"]:
             if key == b"user-agent":
@@ -194,6 +196,10 @@ class Collector:
                 gpc = value.strip() == b"1"
             elif key == b"dnt":
                 dnt = value.strip() == b"1"
+            elif key == b"cookie":
+                optout = optout or has_optout(value)
+            elif key == b"host":
+                host = value
         # CORS headers only where a browser sent an Origin: each response header costs the
         # server's HTTP layer time on the hot path (a POST answer is never cached anyway)
         cors: list[tuple[bytes, bytes]] = []
@@ -223,7 +229,7 @@ class Collector:
                 raise InvalidEvent("unknown site: configure it in [[analytics.sites]]", 403)
             # a browser always sends Origin with a cross-origin POST: events for a site come
             # from its own pages, so another site cannot inflate its numbers from a browser
-            if origin and not site.allows_origin(origin):
+            if origin and not site.allows_origin(origin) and not _same_host(origin, host):
                 raise InvalidEvent("this origin may not send events for this site", 403)
             keep_fragment = site.hash_routing or event.hash_mode
             key = HashedCache.key(event.url, "#" if keep_fragment else "")
@@ -235,12 +241,17 @@ class Collector:
             return
         except _Disconnected:
             return
-        if gpc or (dnt and site.honor_dnt):
-            reason = b"ignored-gpc" if gpc else b"ignored-dnt"
-            await _accepted(send, [*cors, (b"x-kruimel", reason)])
-            return
         now = self._clock()
         day = now.astimezone(site.tz).date()
+        signal = "gpc" if gpc else "optout" if optout else "dnt" if dnt and site.honor_dnt else ""
+        if signal:
+            # Honoured, and logged as a count with no identifier (REGULATION 15).
+            try:
+                self.filtered.append(((site.domain, day, "signal:" + signal, 1),))
+            except Backpressure:
+                pass  # the event is dropped either way; only its count is lost
+            await _accepted(send, [*cors, (b"x-kruimel", b"ignored-" + signal.encode())])
+            return
         ua = self._user_agents(user_agent)
         try:
             if ua.bot is not None:
@@ -339,3 +350,9 @@ async def _json(
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+def _same_host(origin: str, host: bytes) -> bool:
+    """Whether a browser ``Origin`` is the collector's own host: a page served by the same
+    server (the collector mounted in the site itself) is first party by definition."""
+    return bool(host) and origin.partition("://")[2].lower() == host.decode("latin-1").lower()

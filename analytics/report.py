@@ -58,6 +58,7 @@ def format_summary_table(summary: Mapping[str, Any]) -> str:
             ]
         ),
         _pairs([("Bots filtered", f"{summary['filtered_bots']:,}")]),
+        _pairs([("Objections honoured", _objections(summary.get("objections", {})))]),
         "  (visitors are daily-unique: a visitor on two days counts twice)",
         "",
     ]
@@ -66,6 +67,11 @@ def format_summary_table(summary: Mapping[str, Any]) -> str:
         lines.append("")
         lines += _table(title, summary.get(key, []), names, counts)
     return "\n".join(lines) + "\n"
+
+
+def _objections(counts: Mapping[str, Any]) -> str:
+    labels = (("gpc", "GPC"), ("dnt", "DNT"), ("optout", "opt-out"))
+    return " · ".join(f"{label} {int(counts.get(key, 0)):,}" for key, label in labels)
 
 
 def format_duration(seconds: int | float) -> str:

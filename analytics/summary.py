@@ -26,6 +26,9 @@ Definitions (what each number means, honestly):
   **events** counts custom events and the visitors who sent them, each with its most
   frequent property values (``props``: key, value, count).
 * **filtered_bots** is how many requests were recognised as bots and not counted.
+* **objections** counts the page events not stored because the visitor objected: ``gpc``
+  (``Sec-GPC: 1``), ``dnt`` (``DNT: 1``, when the site honours it) and ``optout`` (the
+  ``kruimel_optout`` cookie). Honouring them is thereby logged, as aggregates only.
 
 Lists are sorted by their first count, descending (pages by page views, events by count,
 the others by visitors), then by name, and cut at ``limit``. The time series has every day
@@ -236,8 +239,12 @@ ORDER BY name, n DESC, key, value
 LIMIT {limit:UInt32} BY name
 """)
 
+# Bots, and the objections honoured (GPC, DNT, the opt-out cookie), from one table of counts.
 _FILTERED = _sql(
-    "SELECT sum(count) FROM filtered WHERE $site AND day BETWEEN {start:Date} AND {end:Date}"
+    "SELECT sumIf(count, NOT startsWith(reason, 'signal:')), "
+    "sumIf(count, reason = 'signal:gpc'), sumIf(count, reason = 'signal:dnt'), "
+    "sumIf(count, reason = 'signal:optout') "
+    "FROM filtered WHERE $site AND day BETWEEN {start:Date} AND {end:Date}"
 )
 
 
@@ -390,7 +397,7 @@ def _assemble(
     props: dict[str, list[dict[str, Any]]] = {}
     for name, key, value, n in rows["props"]:
         props.setdefault(name, []).append({"key": key, "value": value, "count": int(n)})
-    filtered = rows["filtered"][0][0] if rows["filtered"] else 0
+    bots, gpc, dnt, optout = rows["filtered"][0] if rows["filtered"] else (0, 0, 0, 0)
     return {
         "site": site,
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
@@ -411,5 +418,6 @@ def _assemble(
             {"name": name, "count": int(n), "visitors": int(u), "props": props.get(name, [])}
             for name, n, u in rows["events"]
         ],
-        "filtered_bots": int(filtered or 0),
+        "filtered_bots": int(bots or 0),
+        "objections": {"gpc": int(gpc or 0), "dnt": int(dnt or 0), "optout": int(optout or 0)},
     }

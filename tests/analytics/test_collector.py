@@ -170,9 +170,11 @@ async def test_collector_bots_are_counted_as_filtered_not_stored(
         ({"sec_gpc": "1"}, "example.nl", "ignored-gpc"),
         ({"dnt": "1"}, "example.nl", "ignored-dnt"),
         ({"sec_gpc": "1"}, "strict.org", "ignored-gpc"),  # GPC is honoured everywhere
+        ({"cookie": "a=b; kruimel_optout=1"}, "example.nl", "ignored-optout"),
+        ({"cookie": "kruimel_optout=1", "sec_gpc": "1"}, "example.nl", "ignored-gpc"),
     ],
 )
-async def test_collector_gpc_and_dnt_are_not_stored(
+async def test_collector_gpc_dnt_and_optout_are_not_stored_but_counted(
     client: httpx.AsyncClient,
     collector: Collector,
     store: Store,
@@ -184,7 +186,33 @@ async def test_collector_gpc_and_dnt_are_not_stored(
     assert response.status_code == 202
     assert response.headers["x-kruimel"] == marker
     await collector.flush()
-    assert count(store) == 0 and count(store, "filtered") == 0
+    assert count(store) == 0
+    # Honouring the objection is logged as a count, with nothing that identifies anyone.
+    reason = "signal:" + marker.removeprefix("ignored-")
+    assert store.query("SELECT site, reason, count FROM filtered") == [(site, reason, 1)]
+
+
+async def test_collector_optout_cookie_needs_the_exact_value(
+    client: httpx.AsyncClient, collector: Collector, store: Store
+) -> None:
+    response = await post(client, event(), cookie="kruimel_optout=0; xkruimel_optout=1")
+    assert response.status_code == 202 and "x-kruimel" not in response.headers
+    await collector.flush()
+    assert count(store) == 1
+
+
+async def test_collector_accepts_its_own_host_as_origin(
+    client: httpx.AsyncClient, collector: Collector, store: Store
+) -> None:
+    """The collector mounted in the site itself: the page's Origin is the server's Host."""
+    own = await post(
+        client, event(), origin="https://stats.internal:8443", host="stats.internal:8443"
+    )
+    assert own.status_code == 202
+    other = await post(client, event(), origin="https://evil.example", host="stats.internal:8443")
+    assert other.status_code == 403
+    await collector.flush()
+    assert count(store) == 1
 
 
 async def test_collector_dnt_stored_when_the_site_does_not_honour_it(

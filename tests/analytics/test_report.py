@@ -66,6 +66,11 @@ def test_report_totals_block() -> None:
     assert "daily-unique" in text
 
 
+def test_report_objections_honoured() -> None:
+    text = format_summary_table({**summary(), "objections": {"gpc": 1200, "dnt": 3, "optout": 9}})
+    assert "Objections honoured GPC 1,200 · DNT 3 · opt-out 9" in text
+
+
 def test_report_daily_bars_scale_to_the_peak() -> None:
     lines = format_summary_table(summary()).splitlines()
     chart = lines[lines.index("Visitors per day (pageviews after the bar)") + 1 :][:3]

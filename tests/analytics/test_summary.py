@@ -113,6 +113,11 @@ FILTERED = [
     (SITE, D15, "headless", 2),
     (SITE, dt.date(2026, 3, 10), "crawler", 50),
     (OTHER, D14, "crawler", 100),
+    # Objections honoured: counted apart from bots.
+    (SITE, D14, "signal:gpc", 3),
+    (SITE, D15, "signal:optout", 1),
+    (SITE, D15, "signal:gpc", 1),
+    (OTHER, D15, "signal:dnt", 9),
 ]
 
 EXPECTED: dict[str, Any] = {
@@ -176,6 +181,7 @@ EXPECTED: dict[str, Any] = {
         ]},
     ],
     "filtered_bots": 7,
+    "objections": {"gpc": 4, "dnt": 0, "optout": 1},
 }  # fmt: skip
 
 
