@@ -117,3 +117,13 @@ def test_retention_no_row_outlives_the_limit(store: Store) -> None:
 def test_apply_retention_refuses_bad_months(store: Store, months: object) -> None:
     with pytest.raises(ValueError, match="retention_months"):
         apply_retention(store, months)  # type: ignore[arg-type]
+
+
+def test_schema_salts_keep_every_row_and_leave_disk_quickly(store: Store) -> None:
+    store.migrate(MIGRATIONS)
+    engine = engine_full(store, "salts")
+    # Plain MergeTree: no merge may replace the day's winning salt by a later insert.
+    assert engine.startswith("MergeTree ")
+    # A deleted salt's outdated part is removed after 30 s, not ClickHouse's default 8 minutes.
+    assert "old_parts_lifetime = 30" in engine
+    assert "TTL created_at + toIntervalHour(48)" in engine
