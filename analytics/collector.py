@@ -32,8 +32,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from kruimel.assets import AssetFiles
 from kruimel.optout import has_optout
-from kruimel.store import Store, StoreError
-from kruimel.store.writer import Backpressure, BatchWriter
+from kruimel.store import Backpressure, BatchWriter, Store, StoreError
 
 from .api_summary import make_summary_endpoint
 from .clientip import TrustedProxies, client_ip

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from .client import Store
-from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
+from .errors import (
+    Backpressure,
+    StoreConfigError,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
 from .schema import Migration, ensure_ttl, render
-from .writer import Backpressure, BatchWriter
+from .writer import BatchWriter
 
 __all__ = [
     "Backpressure",

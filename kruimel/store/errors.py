@@ -29,3 +29,17 @@ class StoreLockedError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The ClickHouse server could not be reached or refused the request."""
+
+
+class Backpressure(StoreError):
+    """The writer holds ``max_journal_bytes`` of unconfirmed rows; try again later.
+
+    :ivar retry_after: seconds after which a retry is reasonable (for ``Retry-After``).
+    """
+
+    def __init__(self, name: str, pending: int, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"{name}: {pending} bytes wait for ClickHouse (limit max_journal_bytes={limit}); "
+            "is ClickHouse reachable?"
+        )
+        self.retry_after = retry_after

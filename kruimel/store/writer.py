@@ -35,31 +35,17 @@ from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
-from .errors import StoreError
+from .errors import Backpressure, StoreError
 from .journal import Journal, Row, Segment, encode_row, new_segment_id
 
 if TYPE_CHECKING:
     from .client import Store
 
-__all__ = ["BatchWriter", "Backpressure"]
+__all__ = ["BatchWriter"]
 
 log = logging.getLogger("kruimel.store.writer")
 _IN_MEMORY_SEGMENTS = 2
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class Backpressure(StoreError):
-    """The writer holds ``max_journal_bytes`` of unconfirmed rows; try again later.
-
-    :ivar retry_after: seconds after which a retry is reasonable (for ``Retry-After``).
-    """
-
-    def __init__(self, name: str, pending: int, limit: int, retry_after: int) -> None:
-        super().__init__(
-            f"{name}: {pending} bytes wait for ClickHouse (limit max_journal_bytes={limit}); "
-            "is ClickHouse reachable?"
-        )
-        self.retry_after = retry_after
 
 
 class BatchWriter:

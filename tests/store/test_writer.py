@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.store import Migration, Store, StoreError
-from kruimel.store.writer import Backpressure, BatchWriter
+from kruimel.store import Backpressure, BatchWriter, Migration, Store, StoreError
 
 COLUMNS = ("k", "ts", "day", "m")
 TABLE = Migration(
