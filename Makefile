@@ -17,8 +17,11 @@ demo: $(STAMP)
 	$(VENV)/bin/kruimel demo
 
 ## Lint, type-check and run every test (unit, integration, real browser).
+# The browser tests run in a pytest process of their own: Playwright's sync API keeps an event
+# loop running for the whole session, which the asyncio tests cannot share.
 test: $(STAMP) browser-deps lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/browser
+	$(PY) -m pytest tests/browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
