@@ -254,24 +254,14 @@ class _Exchange:
         return JSONResponse({"optout": self.opted_out()}, headers=_NO_STORE)
 
     async def post_optout(self) -> Response:
-        body = await self.read_body()
-        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == _FORM:
-            try:
-                fields = dict(parse_qsl(body.decode("utf-8"), max_num_fields=8))
-            except (ValueError, UnicodeDecodeError) as e:
-                raise ConsentRequestError(400, "malformed form") from e
-            if fields.get("optout") not in ("0", "1"):
+        fields, data = await self.read_payload()
+        if fields is not None:
+            values = dict(fields)
+            if values.get("optout") not in ("0", "1"):
                 raise ConsentRequestError(400, "optout must be 1 (object) or 0 (take it back)")
-            target = safe_next(fields.get("next") or self.headers.get("referer"), self.own_origin)
+            target = safe_next(values.get("next") or self.headers.get("referer"), self.own_origin)
             response: Response = RedirectResponse(target, 303, headers=_NO_STORE)
-            return self.set_optout(response, fields["optout"] == "1")
-        if kind != "application/json":
-            raise ConsentRequestError(415, f"send application/json or {_FORM}")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ConsentRequestError(400, "malformed JSON") from e
+            return self.set_optout(response, values["optout"] == "1")
         if not isinstance(data, dict) or not isinstance(data.get("optout"), bool):
             raise ConsentRequestError(400, 'send {"optout": true} or {"optout": false}')
         response = JSONResponse({"optout": data["optout"]}, headers=_NO_STORE)
@@ -346,17 +336,29 @@ class _Exchange:
             return categories, "custom"
         raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
 
-    async def post(self) -> Response:
+    async def read_payload(self) -> tuple[list[tuple[str, str]] | None, Any]:
+        """The body: ``(fields, None)`` for a plain form, ``(None, data)`` for JSON.
+
+        :raises ConsentRequestError: too large (413), another type (415), malformed (400).
+        """
         body = await self.read_body()
         kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == _FORM:
-            return await self.post_form(body)
+            try:
+                return parse_qsl(body.decode("utf-8"), max_num_fields=64), None
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ConsentRequestError(400, "malformed form") from e
         if kind != "application/json":
             raise ConsentRequestError(415, f"send application/json or {_FORM}")
         try:
-            data = json.loads(body)
+            return None, json.loads(body)
         except (ValueError, UnicodeDecodeError) as e:
             raise ConsentRequestError(400, "malformed JSON") from e
+
+    async def post(self) -> Response:
+        fields, data = await self.read_payload()
+        if fields is not None:
+            return await self.post_form(fields)
         if not isinstance(data, dict) or set(data) - _JSON_KEYS:
             raise ConsentRequestError(400, f"send an object with {', '.join(sorted(_JSON_KEYS))}")
         categories = data.get("categories", {})
@@ -375,11 +377,7 @@ class _Exchange:
         self.set_cookies(response, state)
         return response
 
-    async def post_form(self, body: bytes) -> Response:
-        try:
-            fields = parse_qsl(body.decode("utf-8"), max_num_fields=64, strict_parsing=False)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ConsentRequestError(400, "malformed form") from e
+    async def post_form(self, fields: list[tuple[str, str]]) -> Response:
         values = dict(fields)
         ticked = {value: True for key, value in fields if key == "categories"}
         accept = values.get("accept")
