@@ -473,12 +473,12 @@ async def test_middleware_page_memo_skips_pages_with_a_nonce(
     assert app._pages == {}
 
 
-def test_middleware_drop_in_with_a_log_that_owns_its_store(
+async def test_middleware_drop_in_with_a_log_that_owns_its_store(
     config: ConsentConfig, tmp_path: Any
 ) -> None:
     """``add_middleware(ConsentMiddleware, config=..., log=ConsentLog.open(url))`` is all an
     app needs: the table is created at startup, decisions are recorded, the store closes."""
-    from starlette.testclient import TestClient
+    import asyncio
 
     from kruimel.store import Store
 
@@ -486,10 +486,27 @@ def test_middleware_drop_in_with_a_log_that_owns_its_store(
     log = ConsentLog.open(url, site="www.example.nl")
     app = inner_app()
     app.add_middleware(ConsentMiddleware, config=config, log=log)
-    with TestClient(app, base_url=SITE) as client:
-        assert client.post("/_consent", json={"accept": "all"}, headers={"Origin": SITE}).is_success
-        records = client.get("/_consent/records").json()["records"]
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    said: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        said.append(message["type"])
+
+    server = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    while "lifespan.startup.complete" not in said:
+        await asyncio.sleep(0.01)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+        decided = await client.post("/_consent", json={"accept": "all"}, headers={"Origin": SITE})
+        assert decided.is_success
+        records = (await client.get("/_consent/records")).json()["records"]
         assert [r["action"] for r in records] == ["accept_all"]
+    await inbox.put({"type": "lifespan.shutdown"})
+    await server
+    assert said == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert log.store.closed
     with Store.connect(url) as store:
         assert store.query("SELECT action FROM consent_log") == [("accept_all",)]
