@@ -13,21 +13,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
-import consent, kruimel.assets
-from pathlib import Path
+import asyncio, httpx, consent, kruimel.assets
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 from consent import ConsentConfig, ConsentMiddleware
 
 assert "{venv}" in consent.__file__, consent.__file__
 app = ConsentMiddleware(Starlette(), config=ConsentConfig(
     controller="Wheel B.V.", privacy_url="/privacy", policy_version="1",
     secret_keys=("k",)))
-with TestClient(app) as client:
-    r = client.get("/_consent/static/banner.js")
-    assert r.status_code == 200, r.status_code
-    print(kruimel.assets.asset_dir())
-    print(len(r.content))
+async def fetch():
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.get("/_consent/static/banner.js")
+r = asyncio.run(fetch())
+assert r.status_code == 200, r.status_code
+print(kruimel.assets.asset_dir())
+print(len(r.content))
 """
 
 
