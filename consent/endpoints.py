@@ -404,12 +404,16 @@ class _Exchange:
         if isinstance(lang, str) and lang in LANGUAGES:
             self.lang, self.lang_chosen = lang, True
         fingerprint = self.app.fingerprints[self.lang]
-        if read_cookie(self.config, self.scope).status in ("expired", "outdated"):
+        # The id comes from the cookie itself: kept for a valid or lapsed consent, new and
+        # random otherwise (behind the middleware a visitor without a cookie has no id yet).
+        reading = read_cookie(self.config, self.scope)
+        consent_id = reading.state.id
+        if reading.status in ("expired", "outdated"):
             # The consent this id relied on lapsed (lifetime over, or a new policy version):
             # the proof log shows that end before the new decision.
-            lapsed = ConsentState.undecided(self.config, id=self.state.id, gpc=self.state.gpc)
+            lapsed = ConsentState.undecided(self.config, id=consent_id, gpc=self.state.gpc)
             await consent_log.record(lapsed, "expire", control, self.lang, fingerprint)
-        state = ConsentState.decide(self.config, allowed, id=self.state.id, gpc=self.state.gpc)
+        state = ConsentState.decide(self.config, allowed, id=consent_id, gpc=self.state.gpc)
         await consent_log.record(state, action, control, self.lang, fingerprint)
         return state
 

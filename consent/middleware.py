@@ -118,21 +118,26 @@ class ConsentMiddleware:
         self._languages: dict[tuple[bytes, bytes, str], str] = {}
         # Whole rewritten pages, keyed on everything the rewrite depends on (see rewrite_page).
         self._pages: dict[tuple[object, bytes], bytes] = {}
+        blank = ConsentState.undecided(config)
+        self._blank = replace(blank, id="", categories=MappingProxyType(dict(blank.categories)))
 
     def _read_state(self, scope: Scope) -> ConsentState:
         """``read_state``, memoised for valid cookies.
 
         Checking the signature is most of a request's cost for static files, and a visitor
-        sends the same cookie with every request. Only a valid decision is kept (an
-        undecided state has a fresh random id each time), keyed on every header that
-        ``read_state`` reads, and used only while it has not expired.
+        sends the same cookie with every request. Only a valid decision is kept, keyed on
+        every header that ``read_state`` reads, and used only while it has not expired. A
+        request with none of those headers gets the shared state without an id.
         """
         key: list[bytes] = []
         for name, value in scope["headers"]:
             if name in _STATE_HEADERS:
                 key += (name, value)
         if not key:
-            return ConsentState.undecided(self.config)
+            # No cookie and no signal: one shared, read-only state with no id yet (the id is
+            # minted from the cookie reading when the visitor decides). Building a fresh one
+            # with a random id was most of what a cookieless request cost.
+            return self._blank
         cache_key = b"\0".join(key)
         hit = self._states.get(cache_key)
         if hit is not None and hit.expires_at is not None and hit.expires_at > _now():

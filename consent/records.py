@@ -145,8 +145,10 @@ class ConsentLog:
         GDPR art. 7(1) requires the controller to be able to show consent was given, so
         they are kept until their retention ends and are then purged automatically.
         """
-        erased = [await callback(consent_id) for callback in self._erasers]
-        kept = len(await self.records_for(consent_id))
+        # No id (a visitor who never decided): nothing is held, and no eraser is asked to
+        # erase "everything under the empty id".
+        erased = [await callback(consent_id) for callback in self._erasers] if consent_id else []
+        kept = len(await self.records_for(consent_id)) if consent_id else 0
         return {
             "consent_id": consent_id,
             "erased": erased,

@@ -510,3 +510,40 @@ async def test_middleware_drop_in_with_a_log_that_owns_its_store(
     assert log.store.closed
     with Store.connect(url) as store:
         assert store.query("SELECT action FROM consent_log") == [("accept_all",)]
+
+
+async def test_middleware_cookieless_visitors_get_distinct_ids_when_they_decide(
+    config: ConsentConfig, consent_log: ConsentLog
+) -> None:
+    """Before a decision a visitor has no id (one shared, read-only state); deciding mints a
+    new random id per visitor, which later decisions keep."""
+    app = ConsentMiddleware(inner_app(), config=config, log=consent_log)
+    ids = []
+    for _ in range(2):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+            before = (await client.get("/_consent")).json()
+            assert before["id"] == "" and before["decided"] is False
+            first = (
+                await client.post("/_consent", json={"accept": "all"}, headers={"Origin": SITE})
+            ).json()
+            again = (
+                await client.post("/_consent", json={"accept": "none"}, headers={"Origin": SITE})
+            ).json()
+            assert first["id"] and again["id"] == first["id"]
+            ids.append(first["id"])
+    assert ids[0] != ids[1]
+    with pytest.raises(TypeError):
+        app._blank.categories["marketing"] = True  # type: ignore[index]
+
+
+async def test_erase_without_an_id_asks_no_eraser(consent_log: ConsentLog) -> None:
+    asked: list[str] = []
+
+    @consent_log.on_erase
+    async def erase_app_data(consent_id: str) -> str:
+        asked.append(consent_id)
+        return "app data"
+
+    result = await consent_log.erase("")
+    assert asked == [] and result["erased"] == [] and result["kept"]["records"] == 0
