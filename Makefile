@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/middleware.py
 	$(PY) bench/ingest.py
 	$(PY) bench/summary.py
+	$(PY) bench/disk.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build
