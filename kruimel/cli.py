@@ -134,7 +134,7 @@ def _secret_from_env_or_file(env: str, path: Path, what: str) -> tuple[str, bool
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(value + "\n")
-    log.warning("generated a %s and kept it in %s; set %s in production", what, path, env)
+    log.warning("generated %s and kept it in %s; set %s in production", what, path, env)
     return value, True
 
 
@@ -145,8 +145,8 @@ def _demo(args: argparse.Namespace) -> int:
     from kruimel.demo import DemoOptions, build_demo_app
 
     data_dir: Path = args.data_dir.resolve()
-    key, _ = _secret_from_env_or_file("KRUIMEL_SECRET_KEY", data_dir / "secret_key", "secret key")
-    token, _ = _secret_from_env_or_file("KRUIMEL_API_TOKEN", data_dir / "api_token", "API token")
+    key, _ = _secret_from_env_or_file("KRUIMEL_SECRET_KEY", data_dir / "secret_key", "a secret key")
+    token, _ = _secret_from_env_or_file("KRUIMEL_API_TOKEN", data_dir / "api_token", "an API token")
     keys = tuple(k.strip() for k in key.split(",") if k.strip())
     app = build_demo_app(
         DemoOptions(data_dir=data_dir, site=args.site, secret_keys=keys, api_token=token)
