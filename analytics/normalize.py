@@ -78,7 +78,7 @@ _SOURCES: dict[str, str] = {
 }
 _SUFFIXES = {k: v for k, v in _SOURCES.items() if not k.endswith(".")}
 _BRANDS = {k.rstrip("."): v for k, v in _SOURCES.items() if k.endswith(".")}
-_MASTODON = re.compile(r"(^|\.)mastodon\.|^mstdn\.|^toot\.")
+_FEDIVERSE = re.compile(r"(^|\.)mastodon\.|^mstdn\.|^toot\.")
 
 
 class PageURL(NamedTuple):
@@ -166,7 +166,7 @@ def source_name(host: str) -> str:
         brand = labels[i]
         if brand in _BRANDS and _plausible_tld(labels[i + 1 :]):
             return _BRANDS[brand]
-    if _MASTODON.search(host):
+    if _FEDIVERSE.search(host):
         return "Mastodon"
     return host
 
