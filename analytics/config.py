@@ -114,7 +114,7 @@ class AnalyticsConfig:
     """
 
     sites: tuple[SiteConfig, ...]
-    api_token: str | None = None
+    api_token: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[str, ...] = ()
     flush_rows: int = 5000
     flush_seconds: float = 2.0

@@ -11,6 +11,7 @@ caller to compute the visitor key and never enter the row.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -82,7 +83,7 @@ def parse_event(body: bytes) -> Event:
         raise InvalidEvent("the body is not valid UTF-8") from e
     try:
         data = _decoder.decode(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: "[[[[..." nested thousands deep
         raise InvalidEvent("the body is not valid JSON") from e
     if not isinstance(data, dict):
         raise InvalidEvent("the body must be a JSON object")
@@ -115,7 +116,12 @@ def parse_event(body: bytes) -> Event:
         duration = data.get("duration")
     if duration is None:
         duration_ms = 0
-    elif isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+    elif (
+        isinstance(duration, bool)
+        or not isinstance(duration, int | float)
+        or not math.isfinite(duration)
+        or duration < 0
+    ):
         raise InvalidEvent("'engagement_time' must be a non-negative number of milliseconds")
     else:
         duration_ms = min(int(duration), MAX_DURATION_MS)
@@ -129,10 +135,14 @@ def _props(value: Any) -> dict[str, str]:
     if isinstance(value, str):  # Plausible's tracker sends props as a JSON string
         try:
             value = json.loads(value) if value.strip() else {}
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise InvalidEvent("'props' is not a JSON object") from e
     if not isinstance(value, dict):
         raise InvalidEvent("'props' must be an object of strings")
+    try:  # a props *string* is parsed here, past the outer body's surrogate check
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError) as e:
+        raise InvalidEvent("'props' holds an unpaired UTF-16 surrogate") from e
     if len(value) > MAX_PROPS:
         raise InvalidEvent(f"too many props: at most {MAX_PROPS}")
     props: dict[str, str] = {}

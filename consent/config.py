@@ -281,7 +281,7 @@ class ConsentConfig:
     policy_version: str
     categories: tuple[Category, ...] = ()
     services: tuple[Service, ...] = ()
-    secret_keys: tuple[str, ...] = ()
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
     lifetime_days: int = 182
     default_language: str = "nl"
     cookie_name: str = "kruimel_consent"

@@ -352,7 +352,7 @@ class _Exchange:
             raise ConsentRequestError(415, f"send application/json or {_FORM}")
         try:
             return None, json.loads(body)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise ConsentRequestError(400, "malformed JSON") from e
 
     async def post(self) -> Response:

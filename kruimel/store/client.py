@@ -84,7 +84,7 @@ class Store:
         parts = urlsplit(url)
         if parts.scheme not in _SCHEMES:
             raise StoreConfigError(
-                f"store url {url!r}: use 'chdb:///path/to/dir' for the embedded store or "
+                f"store url {_redact(url)!r}: use 'chdb:///path/to/dir' for the embedded store or "
                 "'http(s)://user:password@host:8123/database' for a ClickHouse server"
             )
         if parts.scheme == "chdb":

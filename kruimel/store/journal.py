@@ -110,7 +110,8 @@ class Journal:
         :raises StoreError: the directory cannot be used, or another writer holds the lock.
         """
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # Journals hold consent ids and pseudonymous rows: this process's user only.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock = open(self.directory / f"{self.name}.lock", "ab")
         except OSError as e:
             raise StoreError(f"journal_dir {self.directory}: cannot use it: {e}") from e
@@ -146,7 +147,9 @@ class Journal:
             if self._active is None:
                 self._active_id = new_segment_id(self.name)
                 # unbuffered: one write(2) per append, straight to the operating system
-                self._active = open(self.directory / f"{self._active_id}{_SUFFIX}", "ab", 0)
+                self._active = open(
+                    self.directory / f"{self._active_id}{_SUFFIX}", "ab", 0, opener=_private
+                )
                 self._active_size = 0
             active = self._active
             start = self._active_size  # kept here: tell() would cost a syscall per append
@@ -215,3 +218,8 @@ class Journal:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+
+def _private(path: str, flags: int) -> int:
+    """``open`` opener creating files readable by this process's user only."""
+    return os.open(path, flags, 0o600)

@@ -238,6 +238,18 @@ BAD = [
     (event(w="wide").encode(), 400, "screen_width"),
     (event(e="long").encode(), 400, "engagement_time"),
     (b"x" * 5000, 413, "larger than"),
+    # Hostile JSON that fits the size limit: nesting past the parser's recursion limit, and
+    # numbers that are not finite (int(Infinity) would raise, 1e400 is Infinity).
+    (b"[" * 3000, 400, "JSON"),
+    (event(p="[" * 3000).encode(), 400, "props"),
+    (event(p='{"k": "\\ud800"}').encode(), 400, "surrogate"),
+    (
+        b'{"n":"engagement","u":"https://example.nl/","d":"example.nl","e":Infinity}',
+        400,
+        "engagement",
+    ),
+    (b'{"n":"engagement","u":"https://example.nl/","d":"example.nl","e":NaN}', 400, "engagement"),
+    (b'{"n":"engagement","u":"https://example.nl/","d":"example.nl","e":1e400}', 400, "engagement"),
 ]
 
 

@@ -125,6 +125,7 @@ async def test_post_records_the_language_shown(client: httpx.AsyncClient, store:
     ("body", "content_type", "status"),
     [
         (b"{not json", "application/json", 400),
+        (b"[" * 3000, "application/json", 400),  # nested past the parser's recursion limit
         (b"\xff\xfe", "application/json", 400),
         (b"[1, 2]", "application/json", 400),
         (b"{}", "application/json", 400),

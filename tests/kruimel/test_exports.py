@@ -37,3 +37,15 @@ def test_exports_resolve_and_are_documented(name: str) -> None:
         value = getattr(module, attr)
         if callable(value) and not attr.startswith("__"):
             assert value.__doc__, f"{name}.{attr} has no docstring"
+
+
+def test_config_reprs_hide_secrets() -> None:
+    from analytics import AnalyticsConfig, SiteConfig
+    from consent import ConsentConfig
+
+    consent = ConsentConfig(
+        controller="X", privacy_url="/p", policy_version="1", secret_keys=("SECRET-KEY-123456",)
+    )
+    analytics = AnalyticsConfig(sites=(SiteConfig(domain="x.nl"),), api_token="TOKEN-987654")
+    assert "SECRET-KEY-123456" not in repr(consent)
+    assert "TOKEN-987654" not in repr(analytics)

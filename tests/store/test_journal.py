@@ -139,3 +139,16 @@ def test_journal_failed_append_leaves_no_partial_line(tmp_path: Path) -> None:
     assert sealed is not None
     assert sealed[1].read_bytes() == b"[1]\n[3]\n"
     journal.close()
+
+
+def test_journal_files_are_private_to_the_process_user(tmp_path: Path) -> None:
+    import stat
+
+    journal = Journal(tmp_path / "j", "t")
+    journal.open()
+    journal.write([encode_row(["consent-id"])])
+    journal.seal()
+    assert stat.S_IMODE((tmp_path / "j").stat().st_mode) == 0o700
+    segments = [p for p in (tmp_path / "j").iterdir() if not p.name.endswith(".lock")]
+    assert segments and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in segments)
+    journal.close()
