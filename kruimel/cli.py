@@ -167,10 +167,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kruimel.server import build_server_app
+    from kruimel.settings import SettingsError
 
     settings = _settings(args.config)
     data_dir = (args.data_dir or args.config.resolve().parent / "kruimel-data").resolve()
-    app = build_server_app(settings, data_dir=data_dir)
+    try:
+        app = build_server_app(settings, data_dir=data_dir)
+    except SettingsError as e:
+        raise CliError(f"{args.config}: {e}") from e
     print(f"Kruimel collector on http://{args.host}:{args.port}/_analytics/", flush=True)
     uvicorn.run(
         app,
@@ -259,11 +263,11 @@ def _json_default(value: object) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _settings(path: Path) -> Settings:
+def _settings(path: Path, *, consent: bool = True) -> Settings:
     from kruimel.settings import SettingsError, load_settings
 
     try:
-        return load_settings(path)
+        return load_settings(path, consent=consent)
     except SettingsError as e:
         raise CliError(str(e)) from e
 
@@ -276,14 +280,14 @@ def _store_url(args: argparse.Namespace) -> tuple[str, str | None]:
             f"no --url given and {args.config} does not exist: pass --url chdb:///path "
             "or --url http://user:pass@host:8123/db, or --config FILE"
         )
-    settings = _settings(args.config)
+    settings = _settings(args.config, consent=False)
     return settings.store_url, args.cluster or settings.cluster
 
 
 def _site_timezone(args: argparse.Namespace) -> str | None:
     if args.url or not args.config.exists():
         return None
-    analytics = _settings(args.config).analytics
+    analytics = _settings(args.config, consent=False).analytics
     if analytics is None:
         return None
     for site in analytics.sites:

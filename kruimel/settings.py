@@ -36,12 +36,16 @@ class Settings:
     analytics: AnalyticsConfig | None
 
 
-def load_settings(path: str | Path, *, base_dir: Path | None = None) -> Settings:
+def load_settings(
+    path: str | Path, *, base_dir: Path | None = None, consent: bool = True
+) -> Settings:
     """Read and validate ``path``.
 
     A relative ``chdb://`` path in ``[store] url`` is taken relative to the file's directory,
     so a checked-in ``kruimel.toml`` works from any working directory.
 
+    :param consent: build the ``[consent]`` table too. Commands that only reach the store or
+        the analytics (``migrate``, ``summary``) pass ``False``, so they need no signing key.
     :raises SettingsError: the file is missing, not TOML, or a setting is invalid.
     """
     path = Path(path)
@@ -53,6 +57,8 @@ def load_settings(path: str | Path, *, base_dir: Path | None = None) -> Settings
         ) from e
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise SettingsError(f"{path}: not a readable TOML file: {e}") from e
+    if not consent:
+        data.pop("consent", None)
     return settings_from_mapping(data, source=str(path), base_dir=base_dir or path.parent)
 
 

@@ -131,3 +131,25 @@ def test_cli_summary_against_running_server(tmp_path: Path) -> None:
         assert json.loads(remote.stdout)["site"] == "localhost"
     finally:
         stop(proc)
+
+
+def test_cli_migrate_from_config_needs_no_signing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("KRUIMEL_SECRET_KEY", raising=False)
+    config = tmp_path / "kruimel.toml"
+    config.write_text(
+        '[store]\nurl = "chdb://data/store"\n'
+        '[consent]\ncontroller = "X"\nprivacy_url = "/p"\npolicy_version = "1"\n'
+    )
+    assert main(["migrate", "--config", str(config)]) == 0
+    assert "analytics/0001" in capsys.readouterr().out
+
+
+def test_cli_serve_without_analytics_says_what_to_add(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "kruimel.toml"
+    config.write_text('[store]\nurl = "chdb://data/store"\n')
+    assert main(["serve", "--config", str(config)]) == 2
+    assert "[[analytics.sites]]" in capsys.readouterr().err
