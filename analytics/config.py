@@ -61,7 +61,7 @@ class SiteConfig:
         object.__setattr__(self, "domain", domain)
         try:
             object.__setattr__(self, "tz", ZoneInfo(self.timezone))
-        except (ZoneInfoNotFoundError, ValueError) as e:
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as e:
             raise AnalyticsConfigError(
                 f"sites[{domain}].timezone",
                 f"unknown time zone {self.timezone!r}; use an IANA name like 'Europe/Amsterdam'",
@@ -148,7 +148,11 @@ class AnalyticsConfig:
         _check_int("max_journal_bytes", self.max_journal_bytes, 2**16, 2**40)
         _check_int("retention_months", self.retention_months, 1, 25)
         _check_int("max_body_bytes", self.max_body_bytes, 256, 2**20)
-        if not isinstance(self.flush_seconds, int | float) or not 0.01 <= self.flush_seconds <= 600:
+        if (
+            isinstance(self.flush_seconds, bool)
+            or not isinstance(self.flush_seconds, int | float)
+            or not 0.01 <= self.flush_seconds <= 600
+        ):
             raise AnalyticsConfigError(
                 "flush_seconds",
                 f"must be seconds in 0.01..600, not {self.flush_seconds!r}",
@@ -209,6 +213,8 @@ class AnalyticsConfig:
             )
         if "journal_dir" in values:
             jd = values["journal_dir"]
+            if jd is not None and not isinstance(jd, str):
+                raise AnalyticsConfigError("journal_dir", "must be a directory path (a string)")
             values["journal_dir"] = Path(jd) if jd else None
         if "api_token" in values and not isinstance(values["api_token"], str):
             raise AnalyticsConfigError("api_token", "must be a string")

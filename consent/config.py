@@ -207,7 +207,10 @@ def _origin(value: object) -> str:
             f"{value!r} is not an origin; write scheme and host only, e.g. "
             "'https://www.example.nl' (no path, no '*')",
         )
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError as e:  # "Port out of range" and the like
+        raise _fail("cors_origins", f"{value!r}: the port is not a number from 1 to 65535") from e
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 

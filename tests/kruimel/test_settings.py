@@ -39,9 +39,24 @@ def test_settings_server_url_is_kept() -> None:
         ("[store\n", "not a readable TOML file"),
         ("[consent]\ncontroller = 'X'\n", "[consent]"),
         ("[analytics]\nsites = []\n", "[analytics]"),
+        # Wrong types and values caught by validation, never a traceback.
+        (
+            "[consent]\ncontroller = 'X'\nprivacy_url = '/p'\npolicy_version = '1'\n"
+            "cors_origins = ['https://x:99999']\n",
+            "port is not a number",
+        ),
+        ("[[analytics.sites]]\ndomain = 'x.nl'\ntimezone = 5\n", "timezone"),
+        ("[analytics]\njournal_dir = 5\n[[analytics.sites]]\ndomain = 'x.nl'\n", "journal_dir"),
+        (
+            "[analytics]\nflush_seconds = true\n[[analytics.sites]]\ndomain = 'x.nl'\n",
+            "flush_seconds",
+        ),
     ],
 )
-def test_settings_errors_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
+def test_settings_errors_name_the_setting(
+    tmp_path: Path, text: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KRUIMEL_SECRET_KEY", "a-long-enough-secret-key")
     path = tmp_path / "kruimel.toml"
     path.write_text(text)
     with pytest.raises(SettingsError) as e:
