@@ -4,13 +4,15 @@ The caller sends ``Authorization: Bearer TOKEN``; the token is compared in const
 with ``api_token`` (``KRUIMEL_API_TOKEN``). Answers: 200 with :func:`analytics.summary.summarize`'s
 JSON; 401 (with ``WWW-Authenticate: Bearer``) for a missing or wrong token, or when the server
 has no token set; 400 naming the invalid parameter; 404 for a site that is not configured;
-405 for another method. Every error body is ``{"error": "..."}``; a 400 also carries
+405 for another method; 503 with ``Retry-After`` when the store does not answer. Every error
+body is ``{"error": "..."}``; a 400 also carries
 ``"parameter"``, the name of the offending query parameter.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from kruimel.store import Store
+from kruimel.store import Store, StoreError
 
 from .config import AnalyticsConfig
 from .period import Period, PeriodError
@@ -27,6 +29,7 @@ from .summary import summarize
 __all__ = ["MAX_LIMIT", "SummaryEndpoint", "make_summary_endpoint"]
 
 MAX_LIMIT = 1000
+log = logging.getLogger("kruimel.analytics")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -81,9 +84,17 @@ class SummaryEndpoint:
             return _error(
                 400, f"limit must be a whole number from 1 to {MAX_LIMIT}", parameter="limit"
             )
-        if self.flush is not None:
-            await self.flush()
-        summary = await summarize(self.store, site.domain, period, limit=limit)
+        try:
+            if self.flush is not None:
+                await self.flush()
+            summary = await summarize(self.store, site.domain, period, limit=limit)
+        except Exception as e:
+            # summarize runs its queries in a task group, so a store failure may arrive
+            # wrapped in an exception group.
+            if not _only_store_errors(e):
+                raise
+            log.warning("summary: the store did not answer: %s", e)
+            return _error(503, "the store is unavailable; retry later", {"Retry-After": "30"})
         return JSONResponse(summary, headers=_NO_STORE)
 
     def _authorize(self, header: str) -> Response | None:
@@ -128,6 +139,12 @@ def _limit(value: str | None) -> int | None:
         return None
     limit = int(value)
     return limit if 1 <= limit <= MAX_LIMIT else None
+
+
+def _only_store_errors(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_store_errors(e) for e in error.exceptions)
+    return isinstance(error, StoreError)
 
 
 def _error(

@@ -103,7 +103,11 @@ class Collector:
             return
         await anyio.to_thread.run_sync(self._migrate)
         await self.events.start()
-        await self.filtered.start()
+        try:
+            await self.filtered.start()
+        except BaseException:
+            await self.events.stop()  # do not leave its flush task and journal behind
+            raise
         self._started = True
 
     def _migrate(self) -> None:
@@ -115,8 +119,10 @@ class Collector:
         if not self._started:
             return
         self._started = False
-        await self.events.stop()
-        await self.filtered.stop()
+        try:
+            await self.events.stop()
+        finally:
+            await self.filtered.stop()
 
     async def flush(self) -> None:
         """Insert every accepted event now (tests, the summary endpoint).

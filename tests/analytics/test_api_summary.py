@@ -216,3 +216,10 @@ async def test_summary_endpoint_through_the_collector_counts_a_fresh_event(
     assert response.status_code == 200
     assert response.json()["pages"] == [{"path": "/hello", "visitors": 1, "pageviews": 1}]
     assert response.json()["totals"]["visits"] == 1
+
+
+async def test_summary_endpoint_store_down_is_503(api: httpx.AsyncClient, data: Store) -> None:
+    data.close()  # the store stops answering, as when ClickHouse is down
+    response = await api.get("/api/summary", params=QUERY, headers=bearer())
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30" and "retry later" in response.json()["error"]
