@@ -70,10 +70,12 @@ class DailySalts:
     """The salt of each site's current local day, shared through the ``salts`` table.
 
     The first collector to need a day's salt inserts a random one and reads back the winner,
-    the row with the earliest ``(created_at, salt)``: every instance that races at midnight
-    converges on the same salt (and writes it once more, so that it also survives a
-    ReplacingMergeTree merge). The result is cached for the day, so the table is read once
-    per site per day per process.
+    the row with the earliest ``(created_at, salt)``; the table keeps every row (plain
+    MergeTree), so the winner never changes. Instances that race at midnight converge when
+    each insert is visible before the other's read; two inserts in the same second that each
+    read before the other's insert landed can still pick different salts for that day (a
+    known, narrow race; documented in the README). The result is cached for the day, so the
+    table is read once per site per day per process.
 
     :param store: the store holding the ``salts`` table (analytics migrations applied).
     :param clock: returns the current aware UTC time; injectable for tests.
@@ -116,10 +118,6 @@ class DailySalts:
             winner = self._read(site, day)
             if winner is None:  # pragma: no cover - the insert above succeeded or raised
                 raise RuntimeError("salt insert was not visible")
-            # Write the winner again, now after every row that raced with ours: a
-            # ReplacingMergeTree keeps the row inserted last when it merges, so the salt
-            # that every instance chose stays the one a later reader finds.
-            self._store.insert("salts", SALT_COLUMNS, [(site.domain, day, *winner)])
         self.delete_expired(site, day)
         return bytes.fromhex(winner[0])
 

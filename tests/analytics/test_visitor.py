@@ -130,7 +130,9 @@ async def test_salts_deleted_salt_is_not_left_in_active_parts(
     assert mutations == [(0,)]  # mutations_sync=2: the delete finished before we went on
 
 
-async def test_salts_winner_survives_a_replacing_merge(migrated: Store, clock: Any) -> None:
+async def test_salts_winner_is_stable_after_a_later_racing_insert_and_a_merge(
+    migrated: Store, clock: Any
+) -> None:
     day = date(2026, 11, 20)
 
     class Racing(DailySalts):
