@@ -2,9 +2,9 @@
 
 ``chdb://PATH`` gives the embedded engine (chDB, in-process); ``http(s)://user:pass@host:port/db``
 a ClickHouse server. Both return an ordinary clickhouse-connect client, so every query and
-schema statement is written once. The embedded engine is bound to one directory per process,
-so this module keeps at most one open chDB :class:`Store` per path and turns chDB's low-level
-failures into messages that say what to do.
+schema statement is written once. The embedded engine is bound to one directory per process;
+this module turns chDB's low-level failures (another process holds the directory, this process
+has another one open) into messages that say what to do.
 """
 
 from __future__ import annotations
