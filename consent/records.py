@@ -122,6 +122,8 @@ class ConsentLog:
 
     async def records_for(self, consent_id: str) -> list[dict[str, Any]]:
         """Every record held under ``consent_id`` for this site, oldest first."""
+        if not consent_id:  # a visitor who never decided: nothing is held under no id
+            return []
         if self.writer is not None:
             await self.writer.flush()
         rows = await self.store.aquery_dicts(
@@ -148,7 +150,7 @@ class ConsentLog:
         # No id (a visitor who never decided): nothing is held, and no eraser is asked to
         # erase "everything under the empty id".
         erased = [await callback(consent_id) for callback in self._erasers] if consent_id else []
-        kept = len(await self.records_for(consent_id)) if consent_id else 0
+        kept = len(await self.records_for(consent_id))
         return {
             "consent_id": consent_id,
             "erased": erased,
