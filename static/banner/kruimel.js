@@ -44,6 +44,30 @@
   });
   load('script', tracker);
 
+  // The visitor's objection to those statistics lives on THIS site, where the tracker reads it
+  // (a cookie of the collector's host would never reach it). Any element with
+  // data-kruimel-optout toggles it; its labels come from the site's own data-label-optout /
+  // data-label-optin attributes, set as text. The cookie holds no identifier.
+  var OPT = 'kruimel_optout';
+  function objected() { return new RegExp('(?:^|; )' + OPT + '=1(?:;|$)').test(d.cookie); }
+  function showObjection() {
+    [].forEach.call(d.querySelectorAll('[data-kruimel-optout]'), function (el) {
+      var label = el.getAttribute(objected() ? 'data-label-optin' : 'data-label-optout');
+      if (label) el.textContent = label;
+      el.setAttribute('aria-pressed', objected() ? 'true' : 'false');
+    });
+  }
+  d.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('[data-kruimel-optout]');
+    if (!el) return;
+    e.preventDefault();
+    d.cookie = OPT + (objected() ? '=; Max-Age=0' : '=1; Max-Age=34214400') + '; Path=/; SameSite=Lax' +
+      (location.protocol === 'https:' ? '; Secure' : '');
+    showObjection();
+  });
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', showObjection);
+  else showObjection();
+
   var m = d.cookie.match(new RegExp('(?:^|; )' + C.cookie + '=([^;]*)'));
   var headers = {};
   if (m) headers[C.header] = m[1];

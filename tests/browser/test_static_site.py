@@ -99,3 +99,45 @@ def test_static_site_tracker_counts_pageview(
         page.wait_for_timeout(200)
     assert views == 1
     assert len(sent) == 1 and '"d":"localhost"' in sent[0]
+
+
+def test_static_site_objection_is_kept_on_the_site_and_stops_the_tracker(
+    static: tuple[Server, Server], context: BrowserContext, page: Page
+) -> None:
+    """REGULATION 15 on a static site: the objection must live where the tracker runs."""
+    site, _ = static
+    views: list[str] = []
+    context.on(
+        "request",
+        lambda r: (
+            views.append(r.url)
+            if r.url.endswith("/api/event") and '"n":"pageview"' in (r.post_data or "")
+            else None
+        ),
+    )
+    context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false})"
+    )
+
+    def wait_for_views(count: int) -> None:
+        deadline = time.monotonic() + 10
+        while len(views) < count and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+
+    page.goto(site.url + "/privacy.html")
+    wait_for_views(1)
+    button = page.locator("#optout")
+    button.click()
+    expect(button).to_have_text("Tel mijn bezoeken weer mee")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert [c["value"] for c in context.cookies(site.url) if c["name"] == "kruimel_optout"] == ["1"]
+    page.goto(site.url + "/index.html")
+    page.wait_for_load_state("networkidle")
+    page.goto(site.url + "/privacy.html")
+    page.wait_for_load_state("networkidle")
+    assert len(views) == 1  # nothing counted while the objection stands
+    page.locator("#optout").click()
+    expect(page.locator("#optout")).to_have_text("Tel mijn bezoeken niet mee")
+    page.goto(site.url + "/index.html")
+    wait_for_views(2)
+    assert len(views) == 2
