@@ -7,79 +7,27 @@ dark mode, a 320 px wide phone, and the small "cookie settings" button after a c
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "img"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def demo_server() -> Iterator[str]:
-    """``kruimel demo`` on a free port; yields its URL and stops it afterwards."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="kruimel-shots-") as tmp:
-        env = {**os.environ, "KRUIMEL_SECRET_KEY": secrets.token_urlsafe(32)}
-        kruimel = Path(sys.executable).parent / "kruimel"
-        args = [str(kruimel), "demo", "--port", str(port), "--data-dir", str(Path(tmp) / "d")]
-        log = (Path(tmp) / "demo.log").open("wb")
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(f"kruimel demo exited: {(Path(tmp) / 'demo.log').read_text()}")
-                try:
-                    httpx.get(url, timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("kruimel demo did not start within 60 s") from None
-                    time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-            log.close()
+# One way to start Chromium and the demo: the browser tests' own helpers.
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from browserkit import CHROMIUM, CHROMIUM_ARGS, kruimel_demo, new_context  # noqa: E402
 
 
 def _page(browser: Browser, *, width: int, height: int, scheme: str) -> Page:
-    context = browser.new_context(
+    context = new_context(
+        browser,
         viewport={"width": width, "height": height},
-        color_scheme=scheme,  # type: ignore[arg-type]
+        color_scheme=scheme,
         reduced_motion="reduce",
         device_scale_factor=1,
-        locale="nl-NL",  # the demo is a Dutch bakery
     )
-    context.route("https://**/*", lambda route: route.abort())
     return context.new_page()
 
 
@@ -124,12 +72,17 @@ def main() -> None:
     if not Path(CHROMIUM).is_file():
         raise SystemExit(f"{CHROMIUM} is missing: sudo apt-get install -y chromium")
     OUT.mkdir(parents=True, exist_ok=True)
-    with demo_server() as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with tempfile.TemporaryDirectory(prefix="kruimel-shots-") as tmp:
+        demo = kruimel_demo(Path(tmp) / "data").start(Path(tmp) / "demo.log")
         try:
-            take(url, browser)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    take(demo.url, browser)
+                finally:
+                    browser.close()
         finally:
-            browser.close()
+            demo.stop()
 
 
 if __name__ == "__main__":
