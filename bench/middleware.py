@@ -37,6 +37,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "middleware.txt"
 SECRET = "bench-secret-key-0123456789abcdef0123"
 PIPELINE = 16
+# An undecided visitor who carries the app's own cookie (a session, a cart).
+SESSION = "sessionid=7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b"
 
 
 def large_page() -> bytes:
@@ -156,29 +158,56 @@ def cpu_ns(pid: int) -> int:
     return total
 
 
-def measure(port: int, path: str, cookie: str, count: int, pid: int) -> tuple[float, float]:
-    """Requests per second, and the server's CPU microseconds per request, for ``count``
-    pipelined keep-alive GETs of ``path``."""
-    request = (
+def _request(path: str, cookie: str) -> bytes:
+    return (
         f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n"
         f"Accept-Language: nl-NL,nl;q=0.9,en;q=0.8\r\n"
         + (f"Cookie: {cookie}\r\n" if cookie else "")
         + "\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        buf = bytearray()
-        cpu_before = cpu_ns(pid)
-        started = time.perf_counter()
+
+
+def measure(port: int, path: str, cookie: str, count: int, pid: int) -> tuple[float, float]:
+    """Requests per second, and the server's CPU microseconds per request, for ``count``
+    pipelined keep-alive GETs of ``path`` (used to warm a server up)."""
+    [(rate, micros)] = measure_side_by_side([(port, pid)], path, cookie, count)
+    return rate, micros
+
+
+def measure_side_by_side(
+    servers: list[tuple[int, int]], path: str, cookie: str, count: int
+) -> list[tuple[float, float]]:
+    """Per server ``(port, pid)``: requests per second and CPU microseconds per request,
+    for ``count`` GETs of ``path`` each.
+
+    The servers take turns batch by batch (``PIPELINE`` pipelined requests, then the next
+    server), so a machine that runs faster or slower from one second to the next (a shared
+    VM does) weighs on each of them alike.
+    """
+    request = _request(path, cookie)
+    socks = [socket.create_connection(("127.0.0.1", port)) for port, _ in servers]
+    elapsed = [0.0] * len(servers)
+    cpu = [0] * len(servers)
+    try:
+        bufs = [bytearray() for _ in servers]
+        for sock in socks:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         done = 0
         while done < count:
             batch = min(PIPELINE, count - done)
-            sock.sendall(request * batch)
-            for _ in range(batch):
-                _read_response(sock, buf)
+            for i, ((_, pid), sock) in enumerate(zip(servers, socks, strict=True)):
+                cpu_before = cpu_ns(pid)
+                started = time.perf_counter()
+                sock.sendall(request * batch)
+                for _ in range(batch):
+                    _read_response(sock, bufs[i])
+                elapsed[i] += time.perf_counter() - started
+                cpu[i] += cpu_ns(pid) - cpu_before
             done += batch
-        elapsed = time.perf_counter() - started
-        return count / elapsed, (cpu_ns(pid) - cpu_before) / 1000 / count
+    finally:
+        for sock in socks:
+            sock.close()
+    return [(count / e, c / 1000 / count) for e, c in zip(elapsed, cpu, strict=True)]
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -192,8 +221,17 @@ class Case:
     html: bool
 
 
+def _pin(cpu: int) -> None:
+    """Run this process on one CPU only (when the machine has two or more): the servers on
+    one, the client on another, so they do not take turns on the same core."""
+    if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
 def _serve(kind: str, port: int) -> None:
     import uvicorn
+
+    _pin(1)
 
     app = make_app(kind == "consent")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
@@ -217,14 +255,17 @@ def _wait(port: int) -> None:
 
 
 def run(rounds: int, count: int) -> str:
+    _pin(0)
     cookie = accepted_cookie()
     cases = [
         Case("demo page, no choice yet (banner)", "/", "", True),
         Case("demo page, accepted (gated tags on)", "/", cookie, True),
+        Case("demo page, app's session cookie only", "/", SESSION, True),
         Case("20 KB page, no choice yet", "/large", "", True),
         Case("20 KB page, accepted", "/large", cookie, True),
         Case("JSON endpoint (non-HTML)", "/api/status", "", False),
         Case("JSON endpoint, accepted", "/api/status", cookie, False),
+        Case("JSON endpoint, app's session cookie", "/api/status", SESSION, False),
         Case("static file (non-HTML)", "/standin/pardot.js", "", False),
     ]
     ports = {"bare": _free_port(), "consent": _free_port()}
@@ -246,8 +287,9 @@ def run(rounds: int, count: int) -> str:
         for r in range(rounds):
             for case in cases:
                 order = ["bare", "consent"] if r % 2 == 0 else ["consent", "bare"]
-                for kind in order:
-                    rate, micros = measure(ports[kind], case.path, case.cookie, count, pids[kind])
+                pair = [(ports[kind], pids[kind]) for kind in order]
+                results = measure_side_by_side(pair, case.path, case.cookie, count)
+                for kind, (rate, micros) in zip(order, results, strict=True):
                     rates.setdefault((case.name, kind), []).append(rate)
                     cpu.setdefault((case.name, kind), []).append(micros)
     finally:

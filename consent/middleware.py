@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from time import time
 from types import MappingProxyType
+from typing import NamedTuple
 
 import anyio
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kruimel.headers import RawHeaders, delete_header, header_list, merge_vary, set_header
+from kruimel.headers import RawHeaders, header_list, merge_vary
 
 from .banner import render_banner, render_head, render_manage
 from .config import ConsentConfig
@@ -45,12 +46,42 @@ _NO_PAGE = frozenset({204, 206, 304})
 _MEMO_PAGES = 128
 _MEMO_MAX_BODY = 64 * 1024
 _SPLICE = "kruimel-nonce-splice"
-# Every request header that consent.cookie.read_cookie looks at.
-_STATE_HEADERS = frozenset({b"cookie", b"sec-gpc", TOKEN_HEADER.encode("latin-1")})
+# Response headers a rewritten page does not keep: validators of the app's bytes, and the
+# length (set again for the new body, or left out so the server chunks a stream).
+_PAGE_DROPS = frozenset({b"etag", b"last-modified", b"content-length"})
+_TOKEN = TOKEN_HEADER.encode("latin-1")
+# At most this many readings and page plans are remembered (a few MiB); then they start over.
+_MEMO_VISITORS = 4096
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+class Reading(NamedTuple):
+    """A request's consent state as the middleware keeps it (``ConsentMiddleware.read``).
+
+    :param state: the visitor's choice, ``scope["consent"]``.
+    :param until: the ``time.time()`` from which the cookie must be read again (the choice
+        lapses); 0 for a bad, lapsed or outdated cookie, which is read every time.
+    :param shown: what a page shows of the state: ``(decided, gpc, allowed categories)``.
+    """
+
+    state: ConsentState
+    until: float
+    shown: tuple[bool, bool, tuple[str, ...]]
+
+
+class PagePlan(NamedTuple):
+    """What a page response takes from the request beyond the state (``page_plan``).
+
+    :param lang: the banner's language.
+    :param expired: ``Set-Cookie`` lines expiring cookies of categories the visitor does
+        not allow that the browser still sends.
+    """
+
+    lang: str
+    expired: tuple[tuple[bytes, bytes], ...]
+
+
+def _reading(state: ConsentState, until: float) -> Reading:
+    return Reading(state, until, (state.decided, state.gpc, state.allowed))
 
 
 def _drop_nonce(html: str) -> str:
@@ -114,44 +145,91 @@ class ConsentMiddleware:
         self._prefix_dir = self.prefix + "/"
         # Per-process memos of pure functions of a few request values; bounded.
         self._heads: dict[str, str] = {}
-        self._states: dict[bytes, ConsentState] = {}
         self._languages: dict[tuple[bytes, bytes, str], str] = {}
+        self._readings: dict[tuple[bytes | None, ...], Reading] = {}
+        self._plans: dict[tuple[object, ...], PagePlan] = {}
         # Whole rewritten pages, keyed on everything the rewrite depends on (see rewrite_page).
         self._pages: dict[tuple[object, bytes], bytes] = {}
+        # The states of every request without a consent cookie: shared, read-only, no id.
         blank = ConsentState.undecided(config)
-        self._blank = replace(blank, id="", categories=MappingProxyType(dict(blank.categories)))
+        blank = replace(blank, id="", categories=MappingProxyType(dict(blank.categories)))
+        self._blank = _reading(blank, float("inf"))
+        self._blank_gpc = _reading(replace(blank, gpc=config.honor_gpc), float("inf"))
+        # A consent cookie cannot be in a Cookie header that lacks its name.
+        self._cookie_bytes = config.cookie_name.encode("latin-1")
 
-    def _read_state(self, scope: Scope) -> ConsentState:
-        """``read_state``, memoised for valid cookies.
+    def read(self, scope: Scope) -> Reading:
+        """The request's consent state: ``read_cookie``, memoised per visitor.
 
-        Checking the signature is most of a request's cost for static files, and a visitor
-        sends the same cookie with every request. Only a valid decision is kept, keyed on
-        every header that ``read_state`` reads, and used only while it has not expired. A
-        request with none of those headers gets the shared state without an id.
+        Checking the signature is most of what a request costs here, and a visitor sends
+        the same cookie with every request, so a valid decision is kept (keyed on every
+        header ``read_cookie`` reads) until it lapses. A request that carries no consent
+        cookie, only other cookies or none, gets one shared state without an id (the id is
+        minted when the visitor decides); a bad, lapsed or outdated cookie is read again
+        every time.
         """
-        key: list[bytes] = []
-        for name, value in scope["headers"]:
-            if name in _STATE_HEADERS:
-                key += (name, value)
-        if not key:
-            # No cookie and no signal: one shared, read-only state with no id yet (the id is
-            # minted from the cookie reading when the visitor decides). Building a fresh one
-            # with a random id was most of what a cookieless request cost.
+        headers = scope["headers"]
+        found = dict(headers)
+        cookie = found.get(b"cookie")
+        if cookie is not None and len(found) < len(headers):
+            # A name came twice (HTTP/2 may split the Cookie line): join them.
+            cookie = b"; ".join(value for name, value in headers if name == b"cookie")
+        token = found.get(_TOKEN)
+        gpc = found.get(b"sec-gpc")
+        if token is None and (cookie is None or self._cookie_bytes not in cookie):
+            if gpc is not None and gpc.strip() == b"1" and self.config.honor_gpc:
+                return self._blank_gpc
             return self._blank
-        cache_key = b"\0".join(key)
-        hit = self._states.get(cache_key)
-        if hit is not None and hit.expires_at is not None and hit.expires_at > _now():
+        key = (cookie, gpc, token)
+        hit = self._readings.get(key)
+        if hit is not None and hit.until > time():
             return hit
         reading = read_cookie(self.config, scope)
         state = reading.state
-        if reading.status == "valid":
-            if len(self._states) >= 4096:
-                self._states.clear()
-            # Shared by this visitor's later requests: make its categories read-only, so
-            # app code that writes to them cannot change what the next request sees.
-            state = replace(state, categories=MappingProxyType(dict(state.categories)))
-            self._states[cache_key] = state
-        return state
+        lapses = state.expires_at
+        if reading.status != "valid" or lapses is None:
+            return _reading(state, 0.0)
+        # Shared by this visitor's later requests: make its categories read-only, so app
+        # code that writes to them cannot change what the next request sees.
+        state = replace(state, categories=MappingProxyType(dict(state.categories)))
+        if len(self._readings) >= _MEMO_VISITORS:
+            self._readings.clear()
+        hit = self._readings[key] = _reading(state, lapses.timestamp())
+        return hit
+
+    def page_plan(self, scope: Scope, reading: Reading) -> PagePlan:
+        """The banner's language and the expiring ``Set-Cookie`` lines of a page,
+        memoised on what they depend on: the request's ``Cookie``, ``Host`` and
+        ``Accept-Language``, the scheme, a ``?lang=`` and what the page shows of the state."""
+        cookie = host = accept = b""
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = cookie + b"; " + value if cookie else value
+            elif name == b"host":
+                host = value
+            elif name == b"accept-language":
+                accept = value
+        query: bytes = scope.get("query_string", b"")
+        query = query if b"lang=" in query else b""
+        secure = scope.get("scheme") == "https"
+        key = (cookie, host, accept, secure, query, reading.shown)
+        plan = self._plans.get(key)
+        if plan is None:
+            cookies = cookie_parser(cookie.decode("latin-1")) if cookie else {}
+            expired: RawHeaders = []
+            if cookies:
+                self.guard.expire(
+                    expired,
+                    reading.state,
+                    list(cookies),
+                    host=host.decode("latin-1").lower() or "localhost",
+                    secure=secure,
+                )
+            lang = self.language(query, accept, cookies.get(self.config.language_cookie, ""))
+            if len(self._plans) >= _MEMO_VISITORS:
+                self._plans.clear()
+            plan = self._plans[key] = PagePlan(lang, tuple(expired))
+        return plan
 
     def rewrite_page(
         self, key: tuple[object, ...] | None, body: bytes, build: Callable[[], HtmlRewriter]
@@ -188,10 +266,9 @@ class ConsentMiddleware:
             template = self._heads[lang] = render_head(self.config, lang=lang, nonce=_SPLICE)
         return (template.replace(_SPLICE, nonce) if nonce else _drop_nonce(template)).encode()
 
-    def language(self, scope: Scope, accept: bytes, chosen: str) -> str:
-        """``choose_language`` memoised on what it reads: ``?lang=``, ``Accept-Language``
-        and the language cookie's value."""
-        query: bytes = scope.get("query_string", b"")
+    def language(self, query: bytes, accept: bytes, chosen: str) -> str:
+        """``choose_language`` memoised on what it reads: the query string (when it holds a
+        ``lang=``), ``Accept-Language`` and the language cookie's value."""
         key = (query if b"lang=" in query else b"", accept, chosen)
         lang = self._languages.get(key)
         if lang is None:
@@ -212,13 +289,13 @@ class ConsentMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        state = self._read_state(scope)
-        scope["consent"] = state
+        reading = self.read(scope)
+        scope["consent"] = reading.state
         path: str = scope["path"]
         if path == self.prefix or path.startswith(self._prefix_dir):
             await self.endpoints(scope, receive, send)
             return
-        responder = _Responder(self, scope, state, send)
+        responder = _Responder(self, scope, reading, send)
         await self.app(scope, receive, responder.send)
 
     async def _lifespan(self, log: ConsentLog, scope: Scope, receive: Receive, send: Send) -> None:
@@ -278,14 +355,12 @@ class _Responder:
     server chunks it).
     """
 
-    __slots__ = ("mw", "scope", "state", "server_send", "start", "rewriter", "page", "key")
+    __slots__ = ("mw", "scope", "reading", "server_send", "start", "rewriter", "page", "key")
 
-    def __init__(
-        self, mw: ConsentMiddleware, scope: Scope, state: ConsentState, send: Send
-    ) -> None:
+    def __init__(self, mw: ConsentMiddleware, scope: Scope, reading: Reading, send: Send) -> None:
         self.mw = mw
         self.scope = scope
-        self.state = state
+        self.reading = reading
         self.server_send = send
         self.start: Message | None = None
         self.rewriter: HtmlRewriter | None = None
@@ -297,7 +372,7 @@ class _Responder:
         """The page's rewriter; rendering the banner waits until a body needs it."""
         assert self.page is not None
         lang, next_url, nonce, inline = self.page
-        mw, state, config = self.mw, self.state, self.mw.config
+        mw, state, config = self.mw, self.reading.state, self.mw.config
         render = render_manage if state.decided else render_banner
         body = render(config, state=state, lang=lang, next_url=next_url, nonce=nonce)
         self.rewriter = HtmlRewriter(
@@ -335,11 +410,10 @@ class _Responder:
             headers: RawHeaders = start["headers"]
             if not more and not start.get("trailers", False):
                 body = self.mw.rewrite_page(self.key, body, self.build_rewriter)
-                set_header(headers, b"content-length", str(len(body)).encode("ascii"))
+                headers.append((b"content-length", str(len(body)).encode("ascii")))
                 await self.server_send(start)
                 await self.server_send({"type": "http.response.body", "body": body})
                 return
-            delete_header(headers, b"content-length")
             await self.server_send(start)
         rewriter = self.rewriter or self.build_rewriter()
         out = rewriter.feed(body) if more else rewriter.feed(body) + rewriter.finish()
@@ -348,12 +422,11 @@ class _Responder:
 
     def on_start(self, message: Message) -> None:
         """Guard the headers; set up the rewriter when the response is an HTML page."""
-        headers = header_list(message)
         content_type = b""
         policies: list[bytes] = []
         sets_cookie = False
         plain = True  # not compressed, not a download
-        for key, value in headers:
+        for key, value in message.get("headers") or ():
             key = key.lower()
             if key == b"content-type":
                 content_type = value
@@ -365,9 +438,9 @@ class _Responder:
                 plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
             elif key == b"content-security-policy":
                 policies.append(value)
-        mw, state = self.mw, self.state
+        reading = self.reading
         if sets_cookie:
-            mw.guard.filter(headers, state)
+            self.mw.guard.filter(header_list(message), reading.state)
         status: int = message["status"]
         if (
             not plain
@@ -378,41 +451,33 @@ class _Responder:
         ):
             return
         # The page now depends on the consent cookie: say so to caches, and drop the
-        # validators of the app's own bytes (a 304 would bring back a stale banner).
-        delete_header(headers, b"etag")
-        delete_header(headers, b"last-modified")
-        merge_vary(headers, b"Cookie")
+        # validators of the app's own bytes (a 304 would bring back a stale banner). Its
+        # length is set again once the rewritten body is known (or left to chunking).
+        vary = False
+        headers: RawHeaders = []
+        for name, value in message["headers"]:
+            key = name.lower()
+            if key not in _PAGE_DROPS:
+                vary = vary or key == b"vary"
+                headers.append((bytes(name), bytes(value)))
+        if vary:
+            merge_vary(headers, b"Cookie")
+        else:
+            headers.append((b"vary", b"Cookie"))
+        message["headers"] = headers
         scope = self.scope
         if scope["method"] == "HEAD":
             # Same headers as a GET would get, but the length of the rewritten page is
             # unknown without its body, so none is given.
-            delete_header(headers, b"content-length")
             return
-        cookie = host = accept = b""
-        for key, value in scope["headers"]:
-            if key == b"cookie":
-                cookie = cookie + b"; " + value if cookie else value
-            elif key == b"host":
-                host = value
-            elif key == b"accept-language":
-                accept = value
-        cookies = cookie_parser(cookie.decode("latin-1")) if cookie else {}
-        if cookies:
-            # Expire the cookies of denied categories that the browser still sends.
-            mw.guard.expire(
-                headers,
-                state,
-                list(cookies),
-                host=host.decode("latin-1").lower() or "localhost",
-                secure=scope.get("scheme") == "https",
-            )
-        nonce, inline = csp_script_policy(policies)
-        config = mw.config
-        lang = mw.language(scope, accept, cookies.get(config.language_cookie, ""))
+        plan = self.mw.page_plan(scope, reading)
+        # Expire the cookies of denied categories that the browser still sends.
+        headers += plan.expired
+        nonce, inline = csp_script_policy(policies) if policies else (None, True)
         query: bytes = scope.get("query_string", b"")
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-        self.page = (lang, next_url, nonce, inline)
+        self.page = (plan.lang, next_url, nonce, inline)
         if nonce is None:
             # What the banner, the consent mode snippet and the activation show of the
-            # state: the same fields banner.py caches its markup on.
-            self.key = (state.decided, state.gpc, frozenset(state.allowed), *self.page)
+            # state (the same fields banner.py caches its markup on), and the page address.
+            self.key = (reading.shown, plan.lang, next_url, inline)

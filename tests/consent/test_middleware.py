@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -305,6 +306,13 @@ async def test_middleware_expires_denied_cookies_the_browser_still_sends(
     assert all("Max-Age=0" not in c for c in (await client.get("/state")).headers.get_list(
         "set-cookie"
     ))  # fmt: skip
+    # The same Cookie header again (the plan is memoised): the same lines.
+    again = (await client.get("/")).headers.get_list("set-cookie")
+    assert again == response.headers.get_list("set-cookie")
+    # Without the consent cookie, nothing optional is allowed: _ga goes as well.
+    del client.cookies[config.cookie_name]
+    expired = (await client.get("/")).headers.get_list("set-cookie")
+    assert {c.split("=")[0] for c in expired} == {"_ga", "pi_opt_in123456"}
 
 
 async def test_middleware_gpc_denies_marketing_even_after_accept_all(
@@ -404,7 +412,7 @@ def test_middleware_language_memo_equals_choose_language(
     request = {"type": "http", "query_string": query, "headers": headers}
     mw = ConsentMiddleware(inner_app(), config=config)
     for _ in range(2):
-        assert mw.language(request, accept, cookie) == choose_language(config, request)
+        assert mw.language(query, accept, cookie) == choose_language(config, request)
 
 
 async def test_middleware_valid_reading_is_memoised_until_it_expires(
@@ -421,15 +429,28 @@ async def test_middleware_valid_reading_is_memoised_until_it_expires(
         request = {"type": "http", "headers": [
             (b"cookie", f"{config.cookie_name}={dump_token(config, state)}".encode())
         ]}  # fmt: skip
-        first, second = mw._read_state(request), mw._read_state(request)
+        first, second = mw.read(request).state, mw.read(request).state
         assert first.decided is second.decided is decided
         assert (first is second) is decided  # only a valid decision is kept
+        assert first.id == state.id  # a lapsed choice keeps its id (records, the expire row)
         if decided:
             with pytest.raises(TypeError):
                 first.categories["marketing"] = True  # type: ignore[index]
             assert first.to_json()["categories"]["analytics"] is True
-    gpc = {"type": "http", "headers": [(b"sec-gpc", b"1")]}
-    assert mw._read_state(gpc).gpc and mw._read_state(gpc).id != mw._read_state(gpc).id
+            # Once the choice lapses, the memo is not used: the cookie is read again.
+            [(key, memo)] = [(k, v) for k, v in mw._readings.items() if v.state is first]
+            mw._readings[key] = memo._replace(until=time.time() - 1)
+            assert mw.read(request).state is not first
+            # The cookie in a second Cookie line (HTTP/2 splits them) is read as well.
+            split = {"type": "http", "headers": [(b"cookie", b"sid=1"), *request["headers"]]}
+            assert mw.read(split).state.decided
+            # A server that gives [name, value] lists rather than tuples.
+            listed = {"type": "http", "headers": [list(pair) for pair in split["headers"]]}
+            assert mw.read(listed).state.decided and mw.read(listed) is mw.read(listed)
+    # No consent cookie: one shared state without an id, with or without other cookies.
+    gpc = {"type": "http", "headers": [(b"sec-gpc", b"1"), (b"cookie", b"sid=1")]}
+    assert mw.read(gpc).state is mw.read(gpc).state
+    assert mw.read(gpc).state.gpc and mw.read(gpc).state.id == ""
 
 
 # -- the page memo: the same bytes for many visitors, rewritten once per visible state ------
@@ -534,7 +555,7 @@ async def test_middleware_cookieless_visitors_get_distinct_ids_when_they_decide(
             ids.append(first["id"])
     assert ids[0] != ids[1]
     with pytest.raises(TypeError):
-        app._blank.categories["marketing"] = True  # type: ignore[index]
+        app._blank.state.categories["marketing"] = True  # type: ignore[index]
 
 
 async def test_erase_without_an_id_asks_no_eraser(consent_log: ConsentLog) -> None:
