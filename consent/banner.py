@@ -30,6 +30,7 @@ __all__ = [
     "render_head",
     "render_manage",
     "render_settings_form",
+    "render_settings_layer",
 ]
 
 Lang = Literal["nl", "en"]
@@ -186,6 +187,9 @@ def render_head(config: ConsentConfig, *, lang: str, nonce: str | None) -> str:
 
 
 def _root_attrs(config: ConsentConfig, state: ConsentState, lang: str, region: str) -> Markup:
+    # banner.js reads the state from here: the settings layer, with its checkboxes, is
+    # fetched only when the visitor opens it.
+    categories = {c.name: state.allows(c.name) for c in config.categories}
     return _attrs(
         class_="kruimel",
         role="region",
@@ -195,6 +199,7 @@ def _root_attrs(config: ConsentConfig, state: ConsentState, lang: str, region: s
         data_position=config.manage_button,
         data_decided="true" if state.decided else "false",
         data_gpc="true" if state.gpc else None,
+        data_categories=json.dumps(categories, separators=(",", ":")),
     )
 
 
@@ -441,24 +446,41 @@ def _status(lang: str) -> Markup:
     )
 
 
+def render_settings_layer(
+    config: ConsentConfig, *, state: ConsentState, lang: str, next_url: str
+) -> str:
+    """The settings layer (``<div class="kruimel-layer kruimel-settings" hidden>``) alone.
+
+    Pages do not carry it: banner.js fetches it from ``{prefix}/banner?part=settings`` when
+    the visitor opens the settings, so every page is some 6 KB lighter. Without JavaScript
+    the same form is on the policy page.
+    """
+    return _cached(
+        "layer",
+        config,
+        state,
+        lang,
+        next_url,
+        lambda nxt: _settings_layer(config, state, lang, nxt, hidden=True),
+    )
+
+
 def render_banner(
     config: ConsentConfig, *, state: ConsentState, lang: str, next_url: str, nonce: str | None
 ) -> str:
-    """The banner shown before a decision: first layer, (hidden) settings layer, manage control.
+    """The banner shown before a decision: the first layer and the (hidden) manage control.
 
     Root ``id="kruimel-banner"``, a labelled region (not a modal: the page stays usable).
+    The settings layer is not part of it (see :func:`render_settings_layer`).
 
     :param next_url: the page to come back to after a form post (hidden ``next`` field).
     :param nonce: the page's CSP nonce; the markup holds no script, so it is not used here.
     """
 
     def build(nxt: str) -> Markup:
-        return Markup(
-            '<div id="kruimel-banner"{root}>{first}{settings}{manage}{status}</div>'
-        ).format(
+        return Markup('<div id="kruimel-banner"{root}>{first}{manage}{status}</div>').format(
             root=_root_attrs(config, state, lang, _texts(lang)["region"]),
             first=_first_layer(config, state, lang, nxt),
-            settings=_settings_layer(config, state, lang, nxt, hidden=True),
             manage=_manage_button(config, lang, nxt, hidden=True),
             status=_status(lang),
         )
@@ -471,13 +493,13 @@ def render_manage(
 ) -> str:
     """The small "cookie settings" control shown after a decision (root ``id="kruimel-manage"``).
 
-    Holds the settings layer (hidden) so banner.js can open it in place to change or withdraw.
+    Without JavaScript its button opens the settings on the policy page; banner.js fetches
+    the settings layer (:func:`render_settings_layer`) and opens it in place.
     """
 
     def build(nxt: str) -> Markup:
-        return Markup('<div id="kruimel-manage"{root}>{settings}{manage}{status}</div>').format(
+        return Markup('<div id="kruimel-manage"{root}>{manage}{status}</div>').format(
             root=_root_attrs(config, state, lang, _texts(lang)["manage"]),
-            settings=_settings_layer(config, state, lang, nxt, hidden=True),
             manage=_manage_button(config, lang, nxt, hidden=False),
             status=_status(lang),
         )

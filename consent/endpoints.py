@@ -29,7 +29,7 @@ from kruimel.headers import append_header, merge_vary
 from kruimel.optout import has_optout, optout_cookie_header
 from kruimel.store import StoreError
 
-from .banner import banner_fingerprint, render_banner, render_manage
+from .banner import banner_fingerprint, render_banner, render_manage, render_settings_layer
 from .config import LANGUAGES, ConsentConfig
 from .cookie import (
     TOKEN_HEADER,
@@ -223,10 +223,19 @@ class _Exchange:
         return JSONResponse(self.state_body(self.state), headers=_NO_STORE)
 
     async def banner(self) -> Response:
-        render = render_manage if self.state.decided else render_banner
+        """The banner (or manage control) for this visitor, or with ``?part=settings`` the
+        settings layer that banner.js fetches when the visitor opens it."""
+        part = self.query.get("part", "")
+        if part not in ("", "settings"):
+            raise ConsentRequestError(400, "part must be 'settings' or left out")
         own_page = self.headers.get("referer") if not self.cors else None
         next_url = safe_next(self.query.get("next") or own_page, self.own_origin)
-        html = render(self.config, state=self.state, lang=self.lang, next_url=next_url, nonce=None)
+        config, state, lang = self.config, self.state, self.lang
+        if part == "settings":
+            html = render_settings_layer(config, state=state, lang=lang, next_url=next_url)
+        else:
+            render = render_manage if state.decided else render_banner
+            html = render(config, state=state, lang=lang, next_url=next_url, nonce=None)
         return HTMLResponse(html, headers=_NO_STORE)
 
     async def policy(self) -> Response:

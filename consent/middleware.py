@@ -356,17 +356,19 @@ class _Responder:
     """
 
     __slots__ = ("mw", "scope", "reading", "server_send", "start", "rewriter", "page", "key")
+    # Set by on_start for an HTML page only (a plain response pays for none of them): the
+    # held start message, the streaming rewriter, what the rewrite needs and its memo key.
+    start: Message | None
+    rewriter: HtmlRewriter | None
+    page: tuple[str, str, str | None, bool] | None
+    key: tuple[object, ...] | None
 
     def __init__(self, mw: ConsentMiddleware, scope: Scope, reading: Reading, send: Send) -> None:
         self.mw = mw
         self.scope = scope
         self.reading = reading
         self.server_send = send
-        self.start: Message | None = None
-        self.rewriter: HtmlRewriter | None = None
-        # Set by on_start for an HTML page: what the rewrite needs, and its memo key.
-        self.page: tuple[str, str, str | None, bool] | None = None
-        self.key: tuple[object, ...] | None = None
+        self.page = None
 
     def build_rewriter(self) -> HtmlRewriter:
         """The page's rewriter; rendering the banner waits until a body needs it."""
@@ -476,6 +478,7 @@ class _Responder:
         nonce, inline = csp_script_policy(policies) if policies else (None, True)
         query: bytes = scope.get("query_string", b"")
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+        self.rewriter = self.key = None
         self.page = (plan.lang, next_url, nonce, inline)
         if nonce is None:
             # What the banner, the consent mode snippet and the activation show of the

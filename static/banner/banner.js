@@ -1,7 +1,8 @@
 /* Kruimel banner: progressive enhancement of the server-rendered markup (consent/banner.py).
-   Posts the choice with fetch (no reload), re-creates allowed gated scripts in document order,
-   fires `kruimel:consent`, exposes window.kruimel.consent / .open(). No framework, no eval,
-   no innerHTML, no style attributes: works under a strict Content-Security-Policy. */
+   Posts the choice with fetch (no reload), fetches the settings layer when it is opened,
+   re-creates allowed gated scripts in document order, fires `kruimel:consent`, exposes
+   window.kruimel.consent / .open(). No framework, no eval, no innerHTML, no style
+   attributes: works under a strict Content-Security-Policy. */
 (function (w, d) {
   'use strict';
   // One place for every name the markup, the server and site code share.
@@ -36,17 +37,39 @@
   var $ = function (sel) { return root.querySelector(sel); };
   var all = function (sel, el) { return [].slice.call((el || root).querySelectorAll(sel)); };
   var first = $(C.first), settings = $(C.settings), manage = $(C.manage), status = $(C.status);
-  var opener = null, ran = {}, busy = false;
+  var opener = null, ran = {}, busy = false, loading;
   var k = w.kruimel = w.kruimel || {};
 
   function readState() {
-    var cats = {};
-    all(C.boxes).forEach(function (b) { cats[b.value] = b.checked; });
     return {
       decided: root.getAttribute('data-decided') === 'true',
-      categories: cats,
+      categories: JSON.parse(root.getAttribute('data-categories') || '{}'),
       gpc: root.getAttribute('data-gpc') === 'true'
     };
+  }
+
+  function tokenHeaders() {
+    var headers = {}, token = remote && cookie();
+    if (token) headers[C.header] = token;
+    return headers;
+  }
+
+  // The settings layer is not on the page: fetched once, when the visitor first opens it.
+  function layer() {
+    return settings ? Promise.resolve() : loading || (loading = fetch(endpoint +
+      '/banner?part=settings&lang=' + root.lang + '&next=' + encodeURIComponent(location.pathname + location.search), {
+      headers: tokenHeaders(),
+      credentials: remote ? 'omit' : 'same-origin'
+    }).then(function (r) {
+      if (!r.ok) throw r;
+      return r.text();
+    }).then(function (html) {
+      settings = new DOMParser().parseFromString(html, 'text/html').querySelector(C.settings);
+      root.insertBefore(d.adoptNode(settings), manage);
+    }, function (e) {
+      loading = null;
+      throw e;
+    }));
   }
 
   function allows(state, el) {
@@ -130,7 +153,7 @@
 
   function show(layer) {
     first && (first.hidden = layer !== first);
-    settings.hidden = layer !== settings;
+    settings && (settings.hidden = layer !== settings);
     manage.hidden = layer || !state.decided ? true : false;
     if (layer) {
       var h = layer.querySelector('.kruimel-title');
@@ -140,11 +163,14 @@
 
   function open() {
     opener = d.activeElement;
-    show(settings);
+    return layer().then(function () { show(settings); }, function () {
+      // Same origin: the settings page, as without JavaScript.
+      remote || manage.submit();
+    });
   }
 
   function close() {
-    if (settings.hidden) return;
+    if (!settings || settings.hidden) return;
     show(state.decided ? null : first);
     var back = state.decided ? manage.querySelector('button') : opener;
     back && back.focus && back.focus();
@@ -180,9 +206,8 @@
     if (busy) return;  // a double click records one choice
     busy = true;
     body.control = C.control;
-    var headers = { 'Content-Type': 'application/json' };
-    var token = remote && cookie();
-    if (token) headers[C.header] = token;
+    var headers = tokenHeaders();
+    headers['Content-Type'] = 'application/json';
     return fetch(endpoint, {
       method: 'POST',
       headers: headers,

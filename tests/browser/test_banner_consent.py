@@ -165,6 +165,9 @@ def test_withdraw_removes_category_cookies_and_reloads(
     manage_button(page)
     assert page.locator("#kruimel-banner").count() == 0
     assert page.evaluate("() => window.kruimel.consent.categories.marketing") is False
+    # The settings layer is not on the page; opening it fetches it, ticked as chosen.
+    expect(page.locator(".kruimel-settings")).to_have_count(0)
+    page.get_by_role("button", name="Cookie-instellingen").click()
     expect(page.locator("#kruimel-cat-marketing")).not_to_be_checked()
     expect(page.locator("#kruimel-cat-analytics")).to_be_checked()
     assert server_state(page, demo)["categories"]["marketing"] is False  # type: ignore[index]
@@ -231,7 +234,10 @@ def test_gpc_denies_marketing(demo: Server, gpc_context: BrowserContext) -> None
     first_layer(page)
     assert page.evaluate("() => window.kruimel.consent.gpc") is True
     expect(page.locator(".kruimel-gpc")).to_be_visible()
+    assert page.evaluate("() => window.kruimel.consent.categories.marketing") is False
+    page.get_by_role("button", name="Instellingen").click()
     expect(page.locator("#kruimel-cat-marketing")).not_to_be_checked()
+    page.get_by_role("button", name="Sluiten").click()
     page.get_by_role("button", name="Alles accepteren").click()
     manage_button(page)
     page.wait_for_load_state("networkidle")
@@ -334,6 +340,31 @@ def test_window_kruimel_open_shows_settings_after_decision(demo: Server, page: P
     assert page.evaluate("() => document.activeElement.textContent.trim()") == (
         "Cookie-instellingen"
     )
+
+
+def test_settings_layer_is_fetched_once_when_opened(demo: Server, page: Page) -> None:
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "part=settings" in r.url else None)
+    page.goto(demo.url + "/assortiment?x=1")
+    first_layer(page)
+    expect(page.locator(".kruimel-settings")).to_have_count(0)
+    assert fetched == []
+    for _ in range(2):
+        page.get_by_role("button", name="Instellingen").click()
+        expect(page.locator(".kruimel-settings")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator(".kruimel-settings")).to_be_hidden()
+    assert len(fetched) == 1 and "next=%2Fassortiment%3Fx%3D1" in fetched[0]
+
+
+def test_settings_layer_unreachable_opens_the_settings_page(demo: Server, page: Page) -> None:
+    page.route("**/_consent/banner?part=settings*", lambda route: route.abort())
+    page.goto(demo.url + "/assortiment")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Instellingen").click()
+    # The same place a visitor without JavaScript goes: the settings form on the policy page.
+    assert "/_consent/policy?lang=nl&next=%2Fassortiment" in page.url
+    expect(page.locator("form.kruimel-settings-form")).to_be_visible()
 
 
 def test_banner_fits_320px_with_equal_buttons(demo: Server, browser: Browser) -> None:

@@ -3,6 +3,7 @@ forms that work without JavaScript, and the fingerprint of what was shown."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from consent.banner import (
     render_head,
     render_manage,
     render_settings_form,
+    render_settings_layer,
 )
 from consent.config import Category, ConsentConfig, CookieSpec, Service
 from consent.presets import preset
@@ -93,6 +95,11 @@ def banner(cfg: ConsentConfig, state: ConsentState | None = None, lang: str = "n
     return parse(render_banner(cfg, state=state, lang=lang, next_url="/page?a=1&b=2", nonce="n"))
 
 
+def layer(cfg: ConsentConfig, state: ConsentState | None = None, lang: str = "nl") -> Node:
+    state = state or ConsentState.undecided(cfg)
+    return parse(render_settings_layer(cfg, state=state, lang=lang, next_url="/page?a=1"))
+
+
 def first_layer_buttons(root: Node) -> list[Node]:
     (layer,) = [d for d in root.find_all("div") if "kruimel-first" in (d.attrs["class"] or "")]
     return layer.find_all("button")
@@ -145,7 +152,7 @@ def test_banner_root_is_labelled_region_with_lang_and_heading() -> None:
 
 
 def test_settings_undecided_no_optional_box_ticked_necessary_always_on() -> None:
-    root = banner(config())
+    root = layer(config())
     boxes = {b.attrs["value"]: b for b in root.find_all("input", type="checkbox")}
     assert set(boxes) == {"necessary", "preferences", "analytics", "marketing"}
     assert "checked" in boxes["necessary"].attrs and "disabled" in boxes["necessary"].attrs
@@ -157,7 +164,9 @@ def test_settings_undecided_no_optional_box_ticked_necessary_always_on() -> None
 def test_settings_gpc_marketing_never_ticked_and_explained() -> None:
     cfg = config()
     root = banner(cfg, ConsentState.undecided(cfg, gpc=True))
-    (marketing,) = root.find_all("input", value="marketing")
+    (marketing,) = layer(cfg, ConsentState.undecided(cfg, gpc=True)).find_all(
+        "input", value="marketing"
+    )
     assert "checked" not in marketing.attrs
     assert "Global Privacy Control" in root.all_text()
     (banner_root,) = root.find_all("div", id="kruimel-banner")
@@ -191,7 +200,7 @@ def test_settings_form_fields_match_contract() -> None:
 
 def test_settings_lists_services_and_cookies_per_category() -> None:
     cfg = config()
-    root = banner(cfg, lang="en")
+    root = layer(cfg, lang="en")
     cats = [d for d in root.find_all("div") if d.attrs.get("class") == "kruimel-cat"]
     by_name = {c.find_all("input")[0].attrs["value"]: c for c in cats}
     marketing = by_name["marketing"].all_text()
@@ -220,7 +229,8 @@ def test_render_escapes_hostile_config_text() -> None:
     state = ConsentState.undecided(cfg)
     for html in (
         render_banner(cfg, state=state, lang="nl", next_url='/"><script>x</script>', nonce="n"),
-        render_manage(cfg, state=state, lang="en", next_url="/", nonce="n"),
+        render_manage(cfg, state=state, lang="en", next_url='/"><script>x</script>', nonce="n"),
+        render_settings_layer(cfg, state=state, lang="en", next_url='/"><script>x</script>'),
     ):
         assert "<script" not in html
         assert "<img" not in html
@@ -234,6 +244,7 @@ def test_render_without_inline_styles_handlers_or_scripts() -> None:
     for html in (
         render_banner(cfg, state=state, lang="nl", next_url="/", nonce="n"),
         render_manage(cfg, state=ConsentState.decide(cfg, {}), lang="en", next_url="/", nonce=None),
+        render_settings_layer(cfg, state=state, lang="nl", next_url="/"),
     ):
         assert " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
@@ -322,3 +333,23 @@ def test_fingerprint_changes_with_language_and_banner_text(monkeypatch: pytest.M
     assert banner_fingerprint(cfg, "en") != before
     monkeypatch.setitem(TEXTS["nl"], "title", "Andere titel")
     assert banner_fingerprint(cfg, "nl") != before
+
+
+def test_pages_carry_the_state_not_the_settings_layer() -> None:
+    """The settings layer is fetched when opened (render_settings_layer); the banner and the
+    manage control say the state in data-categories, which banner.js reads."""
+    cfg = config()
+    decided = ConsentState.decide(cfg, {"analytics": True})
+    for html, state in (
+        (render_banner(cfg, state=ConsentState.undecided(cfg), lang="nl", next_url="/", nonce=None),
+         {"necessary": True, "preferences": False, "analytics": False, "marketing": False}),
+        (render_manage(cfg, state=decided, lang="nl", next_url="/", nonce=None),
+         {"necessary": True, "preferences": False, "analytics": True, "marketing": False}),
+    ):  # fmt: skip
+        root = parse(html)
+        assert not root.find_all("input", type="checkbox")
+        assert "kruimel-settings" not in html
+        (top,) = [d for d in root.find_all("div") if "data-categories" in d.attrs]
+        assert json.loads(top.attrs["data-categories"]) == state
+    (settings,) = layer(cfg, decided).find_all("div", id=None)[:1]
+    assert "kruimel-settings" in (settings.attrs["class"] or "") and "hidden" in settings.attrs

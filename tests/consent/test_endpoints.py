@@ -475,6 +475,24 @@ async def test_banner_fragment_before_and_after_decision(client: httpx.AsyncClie
     assert 'id="kruimel-manage"' in after.text and 'id="kruimel-banner"' not in after.text
 
 
+async def test_banner_settings_part_is_the_layer_for_this_visitor(
+    client: httpx.AsyncClient,
+) -> None:
+    """What banner.js fetches when the visitor opens the settings: the layer alone, with the
+    boxes as the visitor's cookie says, and the page to come back to."""
+    before = await client.get("/_consent/banner?part=settings&lang=en&next=/page")
+    assert before.status_code == 200 and before.headers["cache-control"] == "no-store"
+    assert before.text.startswith('<div class="kruimel-layer kruimel-settings" hidden>')
+    assert 'value="/page"' in before.text and "checked disabled" in before.text
+    assert 'value="analytics" checked' not in before.text
+    await client.post("/_consent", json={"categories": {"analytics": True}}, headers=SAME)
+    after = await client.get("/_consent/banner?part=settings&lang=en")
+    assert 'value="analytics" checked' in after.text
+    assert 'value="marketing" checked' not in after.text
+    bad = await client.get("/_consent/banner?part=everything")
+    assert bad.status_code == 400 and "part" in bad.json()["error"]
+
+
 @pytest.mark.parametrize(("name", "kind"), [("banner.css", "text/css"), ("policy.css", "text/css")])
 async def test_static_assets_served(client: httpx.AsyncClient, name: str, kind: str) -> None:
     response = await client.get(f"/_consent/static/{name}")
