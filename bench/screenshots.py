@@ -58,6 +58,7 @@ def take(url: str, browser: Browser) -> None:
     dark.locator(".kruimel-first").wait_for()
     _shot(dark, "banner-dark.png")
     dark.get_by_role("button", name="Instellingen").click()
+    dark.locator(".kruimel-settings").wait_for()  # fetched when opened
     _shot(dark, "banner-settings-dark.png")
     dark.context.close()
 
