@@ -141,3 +141,31 @@ def test_static_site_objection_is_kept_on_the_site_and_stops_the_tracker(
     page.goto(site.url + "/index.html")
     wait_for_views(2)
     assert len(views) == 2
+
+
+def test_static_site_settings_layer_comes_from_the_collector_with_the_choice(
+    static: tuple[Server, Server], page: Page
+) -> None:
+    """The settings layer is fetched from the collector when opened; the first-party token
+    goes along, so the boxes show the choice made, and a change is stored the same way."""
+    site, collector = static
+    page.goto(site.url + "/index.html")
+    page.get_by_role("button", name="Alles accepteren").click()
+    expect(page.get_by_role("button", name="Cookie-instellingen")).to_be_visible()
+    page.goto(site.url + "/privacy.html")
+    expect(page.locator(".kruimel-settings")).to_have_count(0)
+    with page.expect_response(lambda r: "part=settings" in r.url) as fetched:
+        page.get_by_role("button", name="Cookie-instellingen").click()
+    assert fetched.value.url.startswith(collector.url + "/_consent/banner?part=settings")
+    settings = page.locator(".kruimel-settings")
+    expect(settings.get_by_role("checkbox", name="Marketing")).to_be_checked()
+    settings.get_by_role("checkbox", name="Marketing").uncheck()
+    settings.get_by_role("button", name="Keuze opslaan").click()
+    page.wait_for_function("() => window.kruimel.consent.categories.marketing === false")
+    assert page.evaluate("() => window.kruimel.consent.categories.analytics") is True
+    # The next page asks the collector with the new token: marketing stays off.
+    page.goto(site.url + "/index.html")
+    expect(page.get_by_role("button", name="Cookie-instellingen")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => window.kruimel.consent.categories.marketing") is False
+    assert "pardot" not in standins(page)
