@@ -3,16 +3,20 @@
 Two real uvicorn servers on 127.0.0.1 serve the same bare demo site (``kruimel.demo.
 demo_pages_app``), one of them behind :class:`consent.middleware.ConsentMiddleware`. A
 client on raw sockets sends pipelined keep-alive requests (so the client's own cost stays
-small next to the server's) in interleaved rounds: bare, then with the middleware, then the
-other way round, for every case. The table gives the median requests per second of each
-and the median of the per-round ratios.
+small next to the server's). The two servers take turns every 16 requests, on one CPU,
+with the client on the other: this VM runs faster or slower from one second to the next,
+and turns that short weigh on both sides alike (rounds of hundreds of requests per side
+scattered the ratio from 0.64 to 1.10; this way a round stays within a few percent). The
+table gives the server CPU per request and requests per second of each side, and the median
+of the per-round ratios.
 
 Cases: the demo home page for a visitor without a choice (banner inserted), the same page
 for a visitor who accepted everything (manage control, gated Pardot script and YouTube
-iframe served active), a ~20 KB page of the same kind, a small JSON endpoint and a static
-file (the non-HTML responses).
+iframe served active) and for one who carries only the app's own session cookie, a ~20 KB
+page of the same kind, a small JSON endpoint (without cookies, with the consent cookie, with
+a session cookie) and a static file (the non-HTML responses).
 
-    .venv/bin/python bench/middleware.py [--rounds 7] [--requests 400]
+    .venv/bin/python bench/middleware.py [--rounds 7] [--requests 400]   # README: 15, 1000
 
 writes the table to bench/results/middleware.txt as well.
 """
@@ -314,8 +318,9 @@ def _table(
 
     lines = [
         "ConsentMiddleware cost: the same site served by uvicorn on 127.0.0.1 with and without it",
-        f"{rounds} interleaved rounds x {count} pipelined keep-alive requests per case and server;"
-        f" Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work",
+        f"{rounds} rounds x {count} pipelined keep-alive requests per case and server, the two"
+        f" servers taking turns every {PIPELINE} requests on one CPU, the client on another;",
+        f"Python {platform.python_version()}, uvicorn (h11), {os.cpu_count()} CPUs of a shared VM",
         "",
         f"{'':<36} {'server CPU us/request':^38} {'wall clock req/s':^24}",
         f"{'case':<36} {'bare':>6} {'with':>6} {'ratio':>7} {'rounds':>15}"
