@@ -42,6 +42,8 @@ _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]+)'")
 # Statuses whose body is a page a person sees. Not 204/304 (no body), 206 (a byte range of
 # the page: offsets would break), 1xx and 3xx (the browser never shows the body).
 _NO_PAGE = frozenset({204, 206, 304})
+# The first byte of a Content-Type that can be text/html (case and leading space allowed).
+_MAYBE_HTML = frozenset({b"t", b"T", b" ", b"\t"})
 # The page memo holds at most this many pages of at most this size (a few MiB in all).
 _MEMO_PAGES = 128
 _MEMO_MAX_BODY = 64 * 1024
@@ -52,6 +54,11 @@ _PAGE_DROPS = frozenset({b"etag", b"last-modified", b"content-length"})
 _TOKEN = TOKEN_HEADER.encode("latin-1")
 # At most this many readings and page plans are remembered (a few MiB); then they start over.
 _MEMO_VISITORS = 4096
+
+
+# What ConsentMiddleware.read memoises a reading on: the Cookie line, or (Cookie, Sec-GPC,
+# X-Kruimel-Consent) when either of the last two came.
+_ReadingKey = bytes | tuple[bytes | None, bytes | None, bytes | None]
 
 
 class Reading(NamedTuple):
@@ -146,7 +153,7 @@ class ConsentMiddleware:
         # Per-process memos of pure functions of a few request values; bounded.
         self._heads: dict[str, str] = {}
         self._languages: dict[tuple[bytes, bytes, str], str] = {}
-        self._readings: dict[tuple[bytes | None, ...], Reading] = {}
+        self._readings: dict[_ReadingKey, Reading] = {}
         self._plans: dict[tuple[object, ...], PagePlan] = {}
         # Whole rewritten pages, keyed on everything the rewrite depends on (see rewrite_page).
         self._pages: dict[tuple[object, bytes], bytes] = {}
@@ -168,33 +175,56 @@ class ConsentMiddleware:
         minted when the visitor decides); a bad, lapsed or outdated cookie is read again
         every time.
         """
-        headers = scope["headers"]
-        found = dict(headers)
-        cookie = found.get(b"cookie")
-        if cookie is not None and len(found) < len(headers):
-            # A name came twice (HTTP/2 may split the Cookie line): join them.
-            cookie = b"; ".join(value for name, value in headers if name == b"cookie")
-        token = found.get(_TOKEN)
-        gpc = found.get(b"sec-gpc")
-        if token is None and (cookie is None or self._cookie_bytes not in cookie):
-            if gpc is not None and gpc.strip() == b"1" and self.config.honor_gpc:
-                return self._blank_gpc
-            return self._blank
-        key = (cookie, gpc, token)
+        cookie = gpc = token = None
+        # A plain loop: cheaper here than dict(headers), and Cookie lines may come split.
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = value if cookie is None else cookie + b"; " + value
+            elif name == b"sec-gpc":
+                gpc = value
+            elif name == _TOKEN:
+                token = value
+        # Keyed on the Cookie line alone, as it nearly always comes; else on all three.
+        key: _ReadingKey
+        if token is not None:
+            key = (cookie, gpc, token)
+        elif cookie is None:
+            return self._blank_gpc if gpc is not None and self._gpc(gpc) else self._blank
+        else:
+            key = cookie if gpc is None else (cookie, gpc, None)
         hit = self._readings.get(key)
-        if hit is not None and hit.until > time():
+        if hit is not None and hit[1] > time():  # hit.until, by index: this runs per request
             return hit
-        reading = read_cookie(self.config, scope)
-        state = reading.state
-        lapses = state.expires_at
-        if reading.status != "valid" or lapses is None:
-            return _reading(state, 0.0)
-        # Shared by this visitor's later requests: make its categories read-only, so app
-        # code that writes to them cannot change what the next request sees.
-        state = replace(state, categories=MappingProxyType(dict(state.categories)))
+        return self._read_new(scope, key, cookie, gpc, token)
+
+    def _gpc(self, value: bytes) -> bool:
+        """Whether a ``Sec-GPC`` value asks not to be tracked and the site honours it."""
+        return value.strip() == b"1" and self.config.honor_gpc
+
+    def _read_new(
+        self,
+        scope: Scope,
+        key: _ReadingKey,
+        cookie: bytes | None,
+        gpc: bytes | None,
+        token: bytes | None,
+    ) -> Reading:
+        if token is None and cookie is not None and self._cookie_bytes not in cookie:
+            # Cookies, but not ours (an app's session, say): no choice yet.
+            hit = self._blank_gpc if gpc is not None and self._gpc(gpc) else self._blank
+        else:
+            reading = read_cookie(self.config, scope)
+            state = reading.state
+            lapses = state.expires_at
+            if reading.status != "valid" or lapses is None:
+                return _reading(state, 0.0)  # read again next time
+            # Shared by this visitor's later requests: make its categories read-only, so
+            # app code that writes to them cannot change what the next request sees.
+            state = replace(state, categories=MappingProxyType(dict(state.categories)))
+            hit = _reading(state, lapses.timestamp())
         if len(self._readings) >= _MEMO_VISITORS:
             self._readings.clear()
-        hit = self._readings[key] = _reading(state, lapses.timestamp())
+        self._readings[key] = hit
         return hit
 
     def page_plan(self, scope: Scope, reading: Reading) -> PagePlan:
@@ -425,7 +455,7 @@ class _Responder:
     def on_start(self, message: Message) -> None:
         """Guard the headers; set up the rewriter when the response is an HTML page."""
         content_type = b""
-        policies: list[bytes] = []
+        policies: list[bytes] | None = None
         sets_cookie = False
         plain = True  # not compressed, not a download
         for key, value in message.get("headers") or ():
@@ -439,13 +469,14 @@ class _Responder:
             elif key == b"content-disposition":
                 plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
             elif key == b"content-security-policy":
-                policies.append(value)
+                policies = [*(policies or ()), value]
         reading = self.reading
         if sets_cookie:
             self.mw.guard.filter(header_list(message), reading.state)
         status: int = message["status"]
         if (
-            not plain
+            content_type[:1] not in _MAYBE_HTML  # most types are told apart by a byte
+            or not plain
             or content_type.lstrip()[:9].lower() != b"text/html"
             or status in _NO_PAGE
             or status < 200
