@@ -6,9 +6,11 @@ client on raw sockets sends pipelined keep-alive requests (so the client's own c
 small next to the server's). The two servers take turns every 16 requests, on one CPU,
 with the client on the other: this VM runs faster or slower from one second to the next,
 and turns that short weigh on both sides alike (rounds of hundreds of requests per side
-scattered the ratio from 0.64 to 1.10; this way a round stays within a few percent). The
-table gives the server CPU per request and requests per second of each side, and the median
-of the per-round ratios.
+scattered the ratio from 0.64 to 1.10; this way a round stays within a few percent). With
+``--sessions N`` the rounds are spread over N pairs of fresh server processes, since one
+pair's ratio can sit a percent off another's for its whole life. The table gives the
+server CPU per request and requests per second of each side, and the median of the
+per-round ratios.
 
 Cases: the demo home page for a visitor without a choice (banner inserted), the same page
 for a visitor who accepted everything (manage control, gated Pardot script and YouTube
@@ -16,7 +18,7 @@ iframe served active) and for one who carries only the app's own session cookie,
 page of the same kind, a small JSON endpoint (without cookies, with the consent cookie, with
 a session cookie) and a static file (the non-HTML responses).
 
-    .venv/bin/python bench/middleware.py [--rounds 7] [--requests 400]   # README: 15, 1000
+    .venv/bin/python bench/middleware.py [--rounds 30] [--requests 1000] [--sessions 3]
 
 writes the table to bench/results/middleware.txt as well.
 """
@@ -258,7 +260,7 @@ def _wait(port: int) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def run(rounds: int, count: int) -> str:
+def run(rounds: int, count: int, sessions: int) -> str:
     _pin(0)
     cookie = accepted_cookie()
     cases = [
@@ -272,6 +274,26 @@ def run(rounds: int, count: int) -> str:
         Case("JSON endpoint, app's session cookie", "/api/status", SESSION, False),
         Case("static file (non-HTML)", "/standin/pardot.js", "", False),
     ]
+    # (case, kind) -> per-round requests per second, and server CPU microseconds per request
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    # Fresh server processes per session: where a process's code and data happen to land
+    # in memory moves its speed by a percent or so, for the whole life of the process.
+    for session in range(sessions):
+        share = rounds // sessions + (session < rounds % sessions)
+        _session(cases, share, count, rates, cpu)
+    table = _table(cases, rates, cpu, rounds, count, sessions)
+    return table + "\n".join(in_process(cases, rounds, max(50, count // 2))) + "\n"
+
+
+def _session(
+    cases: list[Case],
+    rounds: int,
+    count: int,
+    rates: dict[tuple[str, str], list[float]],
+    cpu: dict[tuple[str, str], list[float]],
+) -> None:
+    """Start both servers, warm them, measure ``rounds`` rounds of every case, stop them."""
     ports = {"bare": _free_port(), "consent": _free_port()}
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     servers = [
@@ -279,9 +301,6 @@ def run(rounds: int, count: int) -> str:
         for kind, port in ports.items()
     ]
     pids = {kind: server.pid for kind, server in zip(ports, servers, strict=True)}
-    # (case, kind) -> per-round requests per second, and server CPU microseconds per request
-    rates: dict[tuple[str, str], list[float]] = {}
-    cpu: dict[tuple[str, str], list[float]] = {}
     try:
         for port in ports.values():
             _wait(port)
@@ -301,8 +320,6 @@ def run(rounds: int, count: int) -> str:
             server.terminate()
         for server in servers:
             server.wait(timeout=10)
-    table = _table(cases, rates, cpu, rounds, count)
-    return table + "\n".join(in_process(cases, rounds, max(50, count // 2))) + "\n"
 
 
 def _table(
@@ -311,6 +328,7 @@ def _table(
     cpu: dict[tuple[str, str], list[float]],
     rounds: int,
     count: int,
+    sessions: int,
 ) -> str:
     def per_round(values: dict[tuple[str, str], list[float]], name: str, cpu: bool) -> list[float]:
         pairs = zip(values[(name, "bare")], values[(name, "consent")], strict=True)
@@ -318,8 +336,9 @@ def _table(
 
     lines = [
         "ConsentMiddleware cost: the same site served by uvicorn on 127.0.0.1 with and without it",
-        f"{rounds} rounds x {count} pipelined keep-alive requests per case and server, the two"
-        f" servers taking turns every {PIPELINE} requests on one CPU, the client on another;",
+        f"{rounds} rounds x {count} pipelined keep-alive requests per case and server, over"
+        f" {sessions} pairs of fresh server processes; the two servers take turns every"
+        f" {PIPELINE} requests on one CPU, the client on another;",
         f"Python {platform.python_version()}, uvicorn (h11), {os.cpu_count()} CPUs of a shared VM",
         "",
         f"{'':<36} {'server CPU us/request':^38} {'wall clock req/s':^24}",
@@ -411,13 +430,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument(
+        "--sessions", type=int, default=1, help="fresh server pairs to spread the rounds over"
+    )
     parser.add_argument("--serve", choices=["bare", "consent"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         _serve(args.serve, args.port)
         return
-    table = run(max(1, min(args.rounds, 50)), max(50, min(args.requests, 20_000)))
+    rounds = max(1, min(args.rounds, 60))
+    sessions = max(1, min(args.sessions, rounds))
+    table = run(rounds, max(50, min(args.requests, 20_000)), sessions)
     print(table, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(table, encoding="utf-8")
