@@ -428,10 +428,10 @@ def in_process(cases: list[Case], rounds: int, count: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
-        "--sessions", type=int, default=1, help="fresh server pairs to spread the rounds over"
+        "--sessions", type=int, default=3, help="fresh server pairs to spread the rounds over"
     )
     parser.add_argument("--serve", choices=["bare", "consent"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
