@@ -52,8 +52,10 @@ _SPLICE = "kruimel-nonce-splice"
 # length (set again for the new body, or left out so the server chunks a stream).
 _PAGE_DROPS = frozenset({b"etag", b"last-modified", b"content-length"})
 _TOKEN = TOKEN_HEADER.encode("latin-1")
-# At most this many readings and page plans are remembered (a few MiB); then they start over.
+# At most this many readings and page plans are remembered, each under a Cookie line of at
+# most _MEMO_MAX_COOKIE bytes (so some 8 MiB a memo at worst); then a memo starts over.
 _MEMO_VISITORS = 4096
+_MEMO_MAX_COOKIE = 2048
 
 
 # What ConsentMiddleware.read memoises a reading on: the Cookie line, or (Cookie, Sec-GPC,
@@ -180,10 +182,10 @@ class ConsentMiddleware:
         for name, value in scope["headers"]:
             if name == b"cookie":
                 cookie = value if cookie is None else cookie + b"; " + value
-            elif name == b"sec-gpc":
-                gpc = value
+            elif name == b"sec-gpc":  # repeated lines are joined, as read_cookie does
+                gpc = value if gpc is None else gpc + b", " + value
             elif name == _TOKEN:
-                token = value
+                token = value if token is None else token + b", " + value
         # Keyed on the Cookie line alone, as it nearly always comes; else on all three.
         key: _ReadingKey
         if token is not None:
@@ -209,19 +211,24 @@ class ConsentMiddleware:
         gpc: bytes | None,
         token: bytes | None,
     ) -> Reading:
+        blank = self._blank_gpc if gpc is not None and self._gpc(gpc) else self._blank
         if token is None and cookie is not None and self._cookie_bytes not in cookie:
-            # Cookies, but not ours (an app's session, say): no choice yet.
-            hit = self._blank_gpc if gpc is not None and self._gpc(gpc) else self._blank
+            hit = blank  # cookies, but not ours (an app's session, say): no choice yet
         else:
             reading = read_cookie(self.config, scope)
             state = reading.state
             lapses = state.expires_at
-            if reading.status != "valid" or lapses is None:
+            if reading.status == "absent":  # a look-alike name, such as x{cookie_name}
+                hit = blank
+            elif reading.status != "valid" or lapses is None:
                 return _reading(state, 0.0)  # read again next time
-            # Shared by this visitor's later requests: make its categories read-only, so
-            # app code that writes to them cannot change what the next request sees.
-            state = replace(state, categories=MappingProxyType(dict(state.categories)))
-            hit = _reading(state, lapses.timestamp())
+            else:
+                # Shared by this visitor's later requests: make its categories read-only,
+                # so app code that writes to them cannot change what the next one sees.
+                state = replace(state, categories=MappingProxyType(dict(state.categories)))
+                hit = _reading(state, lapses.timestamp())
+        if cookie is not None and len(cookie) > _MEMO_MAX_COOKIE:
+            return hit  # too long to keep (see _MEMO_MAX_COOKIE)
         if len(self._readings) >= _MEMO_VISITORS:
             self._readings.clear()
         self._readings[key] = hit
@@ -256,9 +263,12 @@ class ConsentMiddleware:
                     secure=secure,
                 )
             lang = self.language(query, accept, cookies.get(self.config.language_cookie, ""))
+            plan = PagePlan(lang, tuple(expired))
+            if len(cookie) > _MEMO_MAX_COOKIE:
+                return plan  # too long to keep (see _MEMO_MAX_COOKIE)
             if len(self._plans) >= _MEMO_VISITORS:
                 self._plans.clear()
-            plan = self._plans[key] = PagePlan(lang, tuple(expired))
+            self._plans[key] = plan
         return plan
 
     def rewrite_page(

@@ -1,8 +1,7 @@
-/* Kruimel banner: progressive enhancement of the server-rendered markup (consent/banner.py).
-   Posts the choice with fetch (no reload), fetches the settings layer when it is opened,
-   re-creates allowed gated scripts in document order, fires `kruimel:consent`, exposes
-   window.kruimel.consent / .open(). No framework, no eval, no innerHTML, no style
-   attributes: works under a strict Content-Security-Policy. */
+/* Kruimel banner: enhances the server-rendered markup (consent/banner.py). Posts the choice
+   with fetch, fetches the settings layer when opened, re-creates allowed gated scripts in
+   order, fires `kruimel:consent`, exposes window.kruimel.consent / .open(). No eval, no
+   innerHTML, no style attributes: fits a strict Content-Security-Policy. */
 (function (w, d) {
   'use strict';
   // One place for every name the markup, the server and site code share.
@@ -30,14 +29,13 @@
   root.kruimel = 1;
   var me = d.currentScript;
   var nonce = (me && me.nonce) || (d.querySelector('script[nonce]') || {}).nonce || '';
-  // Static sites: the banner came from another origin (kruimel.js); the signed choice is kept
-  // in a first-party cookie and sent back in a header, since the collector's cookie is third-party.
+  // Static sites (kruimel.js): the signed choice lives in a first-party cookie, sent as a header.
   var remote = root.getAttribute('data-kruimel-remote') || '';
   var endpoint = remote + root.getAttribute('data-kruimel-prefix');
   var $ = function (sel) { return root.querySelector(sel); };
   var all = function (sel, el) { return [].slice.call((el || root).querySelectorAll(sel)); };
   var first = $(C.first), settings = $(C.settings), manage = $(C.manage), status = $(C.status);
-  var opener = null, ran = {}, busy = false, loading;
+  var opener = null, ran = {}, busy = false, loading, opening = 0;
   var k = w.kruimel = w.kruimel || {};
 
   function readState() {
@@ -54,20 +52,28 @@
     return headers;
   }
 
-  // The settings layer is not on the page: fetched once, when the visitor first opens it.
+  // Boxes as the state says (the layer may have left before a choice).
+  function tick() {
+    all(C.boxes).forEach(function (b) { if (!b.disabled) b.checked = !!state.categories[b.value]; });
+  }
+
+  // The settings layer is fetched when first opened; `next` only serves the form fallback.
   function layer() {
     return settings ? Promise.resolve() : loading || (loading = fetch(endpoint +
-      '/banner?part=settings&lang=' + root.lang + '&next=' + encodeURIComponent(location.pathname + location.search), {
+      '/banner?part=settings&lang=' + root.lang +
+      (remote ? '' : '&next=' + encodeURIComponent(location.pathname + location.search)), {
       headers: tokenHeaders(),
       credentials: remote ? 'omit' : 'same-origin'
     }).then(function (r) {
       if (!r.ok) throw r;
       return r.text();
     }).then(function (html) {
-      settings = new DOMParser().parseFromString(html, 'text/html').querySelector(C.settings);
-      root.insertBefore(d.adoptNode(settings), manage);
-    }, function (e) {
-      loading = null;
+      var el = new DOMParser().parseFromString(html, 'text/html').querySelector(C.settings);
+      root.insertBefore(d.adoptNode(el), manage);
+      settings = el;
+      tick();
+    }).catch(function (e) {
+      loading = null;  // try again next time
       throw e;
     }));
   }
@@ -82,8 +88,7 @@
     el.getAttribute('data-consent').split(/\s+/).forEach(function (c) { ran[c] = 1; });
   }
 
-  // Re-create (not mutate) each allowed inert script so the browser runs it; external ones one
-  // after another, so order holds as in the document.
+  // Re-create (not mutate) each allowed inert script so it runs; external ones in turn.
   function activate(state) {
     var chain = Promise.resolve();
     all(C.gated, d).forEach(function (old) {
@@ -162,14 +167,19 @@
   }
 
   function open() {
+    var ticket = ++opening;
     opener = d.activeElement;
-    return layer().then(function () { show(settings); }, function () {
-      // Same origin: the settings page, as without JavaScript.
-      remote || manage.submit();
+    return layer().then(function () {
+      // Not if a choice or a close came meanwhile.
+      ticket === opening && show(settings);
+    }, function () {
+      // The settings page, as without JavaScript.
+      remote || ticket !== opening || manage.submit();
     });
   }
 
   function close() {
+    opening++;
     if (!settings || settings.hidden) return;
     show(state.decided ? null : first);
     var back = state.decided ? manage.querySelector('button') : opener;
@@ -180,7 +190,8 @@
     var before = state;
     state = next;
     k.consent = state;
-    all(C.boxes).forEach(function (b) { if (!b.disabled) b.checked = !!state.categories[b.value]; });
+    opening++;
+    tick();
     root.setAttribute('data-decided', 'true');
     gtag(state);
     var withdrawn = Object.keys(before.categories).filter(function (c) {
@@ -188,8 +199,7 @@
     });
     withdrawn.forEach(wipe);
     if (withdrawn.some(function (c) { return ran[c]; })) {
-      // A script that already ran cannot be unloaded: the server expired the category's
-      // cookies with its answer, and a fresh page load leaves the script out.
+      // A script that ran cannot be unloaded: reload (the server expired its cookies).
       location.reload();
       return;
     }
@@ -226,7 +236,7 @@
       apply(s);
     }, function () {
       busy = false;
-      // Same origin: fall back to the plain form post, which works without JavaScript.
+      // Same origin: the plain form post, as without JavaScript.
       if (remote) return;
       var f = d.createElement('input');
       f.type = 'hidden';

@@ -357,6 +357,32 @@ def test_settings_layer_is_fetched_once_when_opened(demo: Server, page: Page) ->
     assert len(fetched) == 1 and "next=%2Fassortiment%3Fx%3D1" in fetched[0]
 
 
+def test_settings_layer_arriving_after_a_choice_stays_closed_and_ticked_as_chosen(
+    demo: Server, page: Page
+) -> None:
+    """A slow network: the visitor opens the settings, then accepts on the first layer before
+    the layer arrives. The layer (rendered from the old, undecided cookie) must not pop up
+    over the page, and its boxes must say what was chosen."""
+    held: list[Route] = []
+    page.route("**/_consent/banner?part=settings*", lambda route: held.append(route))
+    page.goto(demo.url + "/")
+    page.get_by_role("button", name="Instellingen").click()
+    for _ in range(200):  # until the request is held (not a timing assert)
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert len(held) == 1
+    page.get_by_role("button", name="Alles accepteren").click()
+    manage_button(page)
+    held[0].continue_()
+    expect(page.locator(".kruimel-settings")).to_have_count(1)
+    expect(page.locator(".kruimel-settings")).to_be_hidden()
+    expect(page.locator("#kruimel-cat-marketing")).to_be_checked()
+    page.get_by_role("button", name="Cookie-instellingen").click()
+    expect(page.locator(".kruimel-settings")).to_be_visible()
+    expect(page.locator("#kruimel-cat-analytics")).to_be_checked()
+
+
 def test_settings_layer_unreachable_opens_the_settings_page(demo: Server, page: Page) -> None:
     page.route("**/_consent/banner?part=settings*", lambda route: route.abort())
     page.goto(demo.url + "/assortiment")

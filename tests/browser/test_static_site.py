@@ -169,3 +169,21 @@ def test_static_site_settings_layer_comes_from_the_collector_with_the_choice(
     page.wait_for_load_state("networkidle")
     assert page.evaluate("() => window.kruimel.consent.categories.marketing") is False
     assert "pardot" not in standins(page)
+
+
+def test_static_site_settings_layer_fetch_failure_tries_again(
+    static: tuple[Server, Server], page: Page
+) -> None:
+    """On a static site the policy page is the collector's, so a failed fetch of the layer is
+    not answered by leaving the site: the next click tries again."""
+    site, _ = static
+    page.route("**/_consent/banner?part=settings*", lambda route: route.abort())
+    page.goto(site.url + "/index.html")
+    expect(page.locator("#kruimel-banner .kruimel-first")).to_be_visible()
+    with page.expect_event("requestfailed", lambda r: "part=settings" in r.url):
+        page.get_by_role("button", name="Instellingen").click()
+    assert page.url == site.url + "/index.html"
+    expect(page.locator(".kruimel-settings")).to_have_count(0)
+    page.unroute("**/_consent/banner?part=settings*")
+    page.get_by_role("button", name="Instellingen").click()
+    expect(page.locator(".kruimel-settings")).to_be_visible()

@@ -337,6 +337,28 @@ async def test_cors_token_flow(config: ConsentConfig, consent_log: ConsentLog) -
         assert len(records.json()["records"]) == 1
         banner = await c.get("/_consent/banner?lang=en", headers=origin)
         assert banner.headers["access-control-allow-origin"] == STATIC_SITE
+        # The settings layer banner.js fetches on a static site: preflighted for the token
+        # header, and ticked as the token says.
+        preflight = await c.options(
+            "/_consent/banner?part=settings&lang=en",
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-kruimel-consent",
+            },
+        )
+        assert preflight.status_code == 204
+        assert "x-kruimel-consent" in preflight.headers["access-control-allow-headers"].lower()
+        layer = await c.get(
+            "/_consent/banner?part=settings&lang=en", headers={**origin, "X-Kruimel-Consent": token}
+        )
+        assert layer.headers["access-control-allow-origin"] == STATIC_SITE
+        assert 'value="analytics" checked' in layer.text
+        refused = await c.options(
+            "/_consent/banner?part=settings",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert refused.status_code == 403
 
 
 async def test_no_token_for_same_site_callers(client: httpx.AsyncClient) -> None:

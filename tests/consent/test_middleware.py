@@ -453,6 +453,44 @@ async def test_middleware_valid_reading_is_memoised_until_it_expires(
     assert mw.read(gpc).state.gpc and mw.read(gpc).state.id == ""
 
 
+def test_middleware_reading_agrees_with_read_cookie_on_odd_headers(config: ConsentConfig) -> None:
+    """The memoised reading says what consent.cookie.read_cookie says (the id aside, which a
+    request without the consent cookie does not get yet), for headers that come twice, a
+    token next to a cookie, a look-alike cookie name and a Cookie line too long to keep."""
+    from consent.cookie import read_cookie
+
+    mw = ConsentMiddleware(inner_app(), config=config)
+    valid = dump_token(config, ConsentState.decide(config, {"analytics": True}))
+    name = config.cookie_name
+    cases = [
+        [(b"sec-gpc", b"0"), (b"sec-gpc", b"1")],
+        [(b"sec-gpc", b"1"), (b"sec-gpc", b"1")],
+        # Two lines first: their reading must not be taken for the single line's after it.
+        [(b"cookie", f"{name}={valid}".encode()), (b"sec-gpc", b"0"), (b"sec-gpc", b"1")],
+        [(b"cookie", f"{name}={valid}".encode()), (b"sec-gpc", b"1")],
+        [(b"x-kruimel-consent", b"junk"), (b"x-kruimel-consent", valid.encode())],
+        [(b"x-kruimel-consent", valid.encode())],
+        [(b"cookie", f"x{name}=1; sid=2".encode())],
+        [(b"cookie", b"sid=2"), (b"cookie", f"{name}={valid}".encode())],
+        [(b"cookie", f"big={'x' * 4000}; {name}={valid}".encode())],
+    ]
+    for headers in cases:
+        request = {"type": "http", "headers": headers}
+        reading = read_cookie(config, request)
+        expected = reading.state.to_json()
+        for _ in range(2):  # the first reading, then the memoised one
+            got = mw.read(request).state.to_json()
+            if reading.status != "valid":  # no id yet, or a fresh random one each time
+                got["id"] = expected["id"] = ""
+            assert got == expected, headers
+    # A look-alike name is no consent cookie: the shared state, not a new id per request.
+    lookalike = {"type": "http", "headers": [(b"cookie", f"x{name}=1".encode())]}
+    assert mw.read(lookalike).state is mw.read(lookalike).state
+    assert mw.read(lookalike).state.id == ""
+    # A Cookie line too long to keep is read every time, and nothing of it is kept.
+    assert not [k for k in mw._readings if isinstance(k, bytes) and b"big=" in k]
+
+
 # -- the page memo: the same bytes for many visitors, rewritten once per visible state ------
 async def test_middleware_page_memo_never_serves_one_visitor_s_page_to_another(
     config: ConsentConfig, consent_log: ConsentLog
