@@ -465,7 +465,7 @@ class _Responder:
     def on_start(self, message: Message) -> None:
         """Guard the headers; set up the rewriter when the response is an HTML page."""
         content_type = b""
-        policies: list[bytes] | None = None
+        policies: list[bytes] = []
         sets_cookie = False
         plain = True  # not compressed, not a download
         for key, value in message.get("headers") or ():
@@ -479,7 +479,7 @@ class _Responder:
             elif key == b"content-disposition":
                 plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
             elif key == b"content-security-policy":
-                policies = [*(policies or ()), value]
+                policies.append(value)
         reading = self.reading
         if sets_cookie:
             self.mw.guard.filter(header_list(message), reading.state)
