@@ -4,7 +4,7 @@ Set-Cookie values that store, clear and expire cookies."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
@@ -20,8 +20,9 @@ from consent.cookie import (
     set_cookie_header,
 )
 from consent.state import ConsentState
+from tests.clock import noon
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+NOW = noon()
 
 
 def _headers(token: str, **extra: str) -> dict[str, str]:
