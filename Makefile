@@ -23,6 +23,10 @@ test: $(STAMP) browser-deps lint typecheck
 	$(PY) -m pytest --ignore=tests/browser
 	$(PY) -m pytest tests/browser
 
+## Fast feedback: every test except the real-browser ones and those marked slow.
+unit: $(STAMP)
+	$(PY) -m pytest --ignore=tests/browser -m "not slow and not browser"
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check consent analytics kruimel tests bench examples
