@@ -250,7 +250,7 @@ class Collector:
         day = now.astimezone(site.tz).date()
         signal = "gpc" if gpc else "optout" if optout else "dnt" if dnt and site.honor_dnt else ""
         if signal:
-            # Honoured, and logged as a count with no identifier (REGULATION 15).
+            # Honoured, and logged as a count with no identifier (docs/REGULATION.md item 15).
             try:
                 self.filtered.append(((site.domain, day, "signal:" + signal, 1),))
             except Backpressure:

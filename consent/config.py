@@ -447,7 +447,7 @@ class ConsentConfig:
         source: str = "kruimel.toml [consent]",
         secret_keys: tuple[str, ...] = (),
     ) -> ConsentConfig:
-        """Build from the ``[consent]`` table of ``kruimel.toml`` (see :mod:`consent.loader`).
+        """Build from the ``[consent]`` table of ``kruimel.toml`` (see ``kruimel.settings``).
 
         :param secret_keys: overrides the environment, e.g. the demo's generated key.
         :raises ConsentConfigError: naming the key (with ``source``) and what to change.

@@ -14,7 +14,7 @@ import re
 __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
 
 OPTOUT_COOKIE = "kruimel_optout"
-# Thirteen months, the longest any cookie of ours lives (REGULATION 14).
+# Thirteen months, the longest any cookie of ours lives (docs/REGULATION.md item 14).
 OPTOUT_MAX_AGE = 396 * 86400
 _PRESENT = re.compile(rb"(?:^|;)\s*" + OPTOUT_COOKIE.encode() + rb"=1\s*(?:;|$)")
 
