@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
+from kruimel import shared
 from kruimel.optout import OPTOUT_COOKIE, OPTOUT_MAX_AGE
 
 from .errors import ConsentConfigError
@@ -287,9 +288,9 @@ class ConsentConfig:
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
     lifetime_days: int = 182
     default_language: str = "nl"
-    cookie_name: str = "kruimel_consent"
-    language_cookie: str = "kruimel_lang"
-    prefix: str = "/_consent"
+    cookie_name: str = shared.CONSENT_COOKIE
+    language_cookie: str = shared.LANGUAGE_COOKIE
+    prefix: str = shared.CONSENT_PREFIX
     record_retention_months: int = 13
     cors_origins: tuple[str, ...] = ()
     manage_button: ManageButton = "bottom-left"

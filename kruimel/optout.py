@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 
+from kruimel.shared import OPTOUT_COOKIE, OPTOUT_DAYS
+
 __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
 
-OPTOUT_COOKIE = "kruimel_optout"
-# Thirteen months, the longest any cookie of ours lives (REGULATION 14).
-OPTOUT_MAX_AGE = 396 * 86400
+# Thirteen months, the longest any cookie of ours lives, and longer than a consent (182 days
+# by default) on purpose: an objection (AVG art. 21) is not a consent that must be asked
+# again. When a choice lapses the banner asks again; when an objection lapsed nothing would
+# ask, and the visitor would be counted again without knowing. kruimel/shared.json.
+OPTOUT_MAX_AGE = OPTOUT_DAYS * 86400
 _PRESENT = re.compile(rb"(?:^|;)\s*" + OPTOUT_COOKIE.encode() + rb"=1\s*(?:;|$)")
 
 

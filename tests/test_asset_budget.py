@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ASSETS = Path(__file__).parent.parent / "static" / "banner"
-SCRIPTS = ("banner.js", "tracker.js", "kruimel.js")
+SCRIPTS = ("banner.js", "tracker.js", "kruimel.js", "consent-mode.js")
 
 # Budgets from issue 4: vanilla-cookieconsent loads 15.5 kB, Plausible's legacy script 729 B.
 BANNER_BUDGET = 5000
