@@ -260,8 +260,12 @@ def _kruimel_service(config: ConsentConfig, category: str) -> Service:
             CookieSpec(
                 OPTOUT_COOKIE,
                 {
-                    "nl": "Uw bezwaar tegen de anonieme statistieken; bevat geen id",
-                    "en": "Your objection to the anonymous statistics; holds no id",
+                    "nl": "Uw bezwaar tegen de anonieme statistieken; bevat geen id. Blijft "
+                    "langer dan uw cookiekeuze: een bezwaar (AVG art. 21) is geen toestemming "
+                    "die opnieuw wordt gevraagd, en zou anders ongemerkt vervallen",
+                    "en": "Your objection to the anonymous statistics; holds no id. Kept "
+                    "longer than your cookie choice: an objection (GDPR art. 21) is not a "
+                    "consent that is asked again, and would otherwise lapse unnoticed",
                 },
                 OPTOUT_MAX_AGE / 86400,
                 provider=config.controller,

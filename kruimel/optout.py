@@ -29,7 +29,11 @@ def has_optout(cookie_header: bytes) -> bool:
 
 
 def optout_cookie_header(opted_out: bool, *, secure: bool) -> bytes:
-    """The ``Set-Cookie`` value that records (or clears) the objection."""
+    """The ``Set-Cookie`` value that records (or clears) the objection.
+
+    Not HttpOnly on purpose: the tracker reads it on the page, since it sends the collector
+    no cookies (the collector's own check only covers trackers from before that).
+    """
     attributes = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
     if opted_out:
         return f"{OPTOUT_COOKIE}=1; Max-Age={OPTOUT_MAX_AGE}{attributes}".encode()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from kruimel.assets import asset_version
+from kruimel.shared import LANGUAGE_COOKIE
 
 ROOT = Path(__file__).parent.parent
 ASSETS = ROOT / "static" / "banner"
@@ -72,3 +73,10 @@ def test_precompressed_files_hold_the_committed_file(name: str) -> None:
 def test_static_site_snippet_loads_the_current_versions(name: str) -> None:
     # kruimel.js asks for ?v=<hash>; only the hash kruimel.assets computes is served immutable.
     assert f'"{name}":"{asset_version(name)}"' in (ASSETS / "kruimel.js").read_text(), FIX
+
+
+def test_no_script_reads_the_language_cookie() -> None:
+    # Why the consent endpoints may set it HttpOnly (issue 8): only the server reads it.
+    sources = sorted((ASSETS / "src").glob("*.js"))
+    assert sources and not [p.name for p in sources if LANGUAGE_COOKIE in p.read_text()]
+    assert not [n for n in SCRIPTS if LANGUAGE_COOKIE in (ASSETS / n).read_text()]
