@@ -28,6 +28,13 @@ _SUFFIX = {"br": ".br", "gzip": ".gz"}
 _COMPRESSED = tuple(_SUFFIX.values())
 
 
+@cache
+def _precompressed(name: str) -> tuple[str, ...]:
+    """The content codings the build wrote a copy of ``name`` in, best first (an existing
+    file's name only, so the cache holds at most one entry per asset)."""
+    return tuple(c for c, suffix in _SUFFIX.items() if (asset_dir() / (name + suffix)).is_file())
+
+
 def _encoding(scope: Scope, name: str) -> str | None:
     """The best precompressed copy of ``name`` the request's ``Accept-Encoding`` allows."""
     accepted: set[str] = set()
@@ -38,10 +45,7 @@ def _encoding(scope: Scope, name: str) -> str | None:
                 q = params.strip().removeprefix("q=")
                 if not params or (q.replace(".", "", 1).isdigit() and float(q) > 0):
                     accepted.add(coding.strip())
-    for coding, suffix in _SUFFIX.items():
-        if coding in accepted and (asset_dir() / (name + suffix)).is_file():
-            return coding
-    return None
+    return next((c for c in _precompressed(name) if c in accepted), None)
 
 
 @cache
@@ -99,7 +103,7 @@ class AssetFiles:
         scope = dict(scope, path="/" + name + (_SUFFIX[coding] if coding else ""))
         query = scope.get("query_string", b"").decode("latin-1")
         immutable = exists and f"v={asset_version(name)}" in query.split("&")
-        varies = exists and any((asset_dir() / (name + s)).is_file() for s in _COMPRESSED)
+        varies = exists and bool(_precompressed(name))
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in (200, 304):
@@ -108,7 +112,7 @@ class AssetFiles:
                 headers["X-Content-Type-Options"] = "nosniff"
                 if varies:
                     headers["Vary"] = "Accept-Encoding"
-                if coding:
+                if coding and message["status"] == 200:
                     headers["Content-Encoding"] = coding
             await send(message)
 

@@ -64,3 +64,16 @@ async def test_precompressed_copies_are_not_served_by_their_own_name(name: str) 
     except HTTPException as refused:
         status = refused.status_code
     assert status == 404
+
+
+async def test_revalidation_of_the_brotli_copy_answers_304() -> None:
+    first, _ = await fetch("/banner.js", "br")
+    transport = httpx.ASGITransport(app=AssetFiles())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        again = await client.get(
+            "/banner.js",
+            headers={"accept-encoding": "br", "if-none-match": first.headers["etag"]},
+        )
+    assert again.status_code == 304 and again.headers["vary"] == "Accept-Encoding"
+    plain, _ = await fetch("/banner.js", "identity")
+    assert plain.headers["etag"] != first.headers["etag"]  # each copy its own validator
