@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint typecheck unit browser-deps screenshots bench clean
+.PHONY: demo test lint typecheck unit browser-deps screenshots bench clean assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +25,23 @@ test: $(STAMP) browser-deps lint typecheck
 	$(PY) -m pytest tests/browser
 
 ## Fast feedback: every test except the real-browser ones and those marked slow.
-unit: $(STAMP)
+unit: $(STAMP) $(NPM_STAMP)
 	$(PY) -m pytest --ignore=tests/browser -m "not slow and not browser"
 
-lint: $(STAMP)
+lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check consent analytics kruimel tests bench examples
+	npx --no-install eslint static/banner/src static/banner/build.mjs eslint.config.js
+
+## The browser scripts (static/banner/*.js, .gz, .br) from static/banner/src/ and
+## kruimel/shared.json, with esbuild. Commit the result: Python users never need Node.
+assets: $(NPM_STAMP)
+	node static/banner/build.mjs
+
+# esbuild and eslint, pinned in package.json / package-lock.json.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -433,7 +433,8 @@ class _Exchange:
         secure = "; Secure" if self.scheme == "https" else ""
         max_age = self.config.lifetime_days * 86400  # no longer than the consent itself
         value = f"{self.config.language_cookie}={self.lang}; Max-Age={max_age}; Path=/"
-        value += f"; SameSite=Lax{secure}"
+        # HttpOnly: only the server reads it (no script in static/banner does).
+        value += f"; SameSite=Lax{secure}; HttpOnly"
         append_header(response.raw_headers, b"set-cookie", value.encode("latin-1"))
 
     def set_cookies(self, response: Response, state: ConsentState) -> None:
