@@ -31,6 +31,7 @@ from .cookie import TOKEN_HEADER, read_cookie
 from .encoding import PageCodec, page_codec
 from .endpoints import ConsentEndpoints
 from .errors import ConsentConfigError
+from .frameworks import check_placement
 from .guard import CookieGuard
 from .i18n import choose_language
 from .records import ConsentLog
@@ -135,7 +136,8 @@ class ConsentMiddleware:
         lifespan startup: the middleware takes part in the lifespan protocol (and answers it
         alone for an app that does not speak it). A ``BatchWriter`` behind the log is the
         host's to start and stop.
-    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``.
+    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``, or the middleware
+        was placed where it cannot see ``/_consent`` (Litestar's ``DefineMiddleware``).
     """
 
     def __init__(self, app: ASGIApp, config: ConsentConfig, log: ConsentLog | None = None) -> None:
@@ -145,6 +147,7 @@ class ConsentMiddleware:
                 f"give a consent.ConsentConfig, not {type(config).__name__}",
                 source="ConsentMiddleware",
             )
+        check_placement(app)  # e.g. not per route under Litestar (frameworks.py)
         self.app = app
         self.config = config
         self.log = log

@@ -92,7 +92,9 @@ class ConsentLog:
         """Create the table (idempotent) and apply the configured retention."""
 
         def setup() -> None:
-            if self._store is None:
+            if self._url and (self._store is None or self._store.closed):
+                # Opened from a URL: connect now, and again after a shutdown (test clients
+                # run an app's lifespan once per test).
                 self._store = Store.connect(self._url)
             self.store.migrate(MIGRATIONS)
             ensure_ttl(self.store, TABLE, retention_ttl(self.retention_months))

@@ -1,0 +1,124 @@
+"""Each framework's example app under examples/, driven through ConsentMiddleware with its
+lifespan and a real chDB store: banner, a decision recorded, gated elements after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from litestar import Litestar, get
+from litestar.middleware import DefineMiddleware
+
+from consent import ConsentConfigError, ConsentMiddleware
+from consent.fastapi import Consent
+from consent.frameworks import consent_of
+from examples.common import config
+
+from .conftest import lifespan
+
+BASE = "http://shop.test"
+
+
+async def visit_decide_revisit(app: Any) -> httpx.Response:
+    """The visitor's path: banner, Accept all, the page with marketing active."""
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            first = await client.get("/")
+            assert first.status_code == 200
+            assert first.text.count('id="kruimel-banner"') == 1
+            assert "data-src=" in first.text  # the video waits
+            decided = await client.post(
+                "/_consent", json={"accept": "all"}, headers={"Origin": BASE}
+            )
+            assert decided.status_code == 200, decided.text
+            records = (await client.get("/_consent/records")).json()["records"]
+            assert [r["action"] for r in records] == ["accept_all"]
+            again = await client.get("/")
+            assert 'id="kruimel-manage"' in again.text and 'id="kruimel-banner"' not in again.text
+            assert 'src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"' in again.text
+            return again
+
+
+async def test_fastapi_example(example: Any) -> None:
+    module = example("fastapi_app")
+    page = await visit_decide_revisit(module.app)
+    assert page.headers["content-encoding"] == "gzip"  # GZipMiddleware inside, still rewritten
+    assert "Welcome back!" in page.text
+
+
+async def test_fastapi_consent_dependency_is_typed_state(example: Any) -> None:
+    module = example("fastapi_app")
+    async with lifespan(module.app):
+        transport = httpx.ASGITransport(app=module.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            assert (await client.get("/api/consent")).json() == {
+                "decided": False,
+                "marketing": False,
+            }
+            await client.post("/_consent", json={"accept": "all"}, headers={"Origin": BASE})
+            assert (await client.get("/api/consent")).json() == {
+                "decided": True,
+                "marketing": True,
+            }
+
+
+async def test_fastapi_route_without_the_middleware_is_told_why() -> None:
+    bare = FastAPI()
+
+    @bare.get("/")
+    async def home(consent: Consent) -> bool:
+        return consent.decided
+
+    transport = httpx.ASGITransport(app=bare, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        with pytest.raises(RuntimeError, match="ConsentMiddleware must wrap the whole app"):
+            await client.get("/")
+
+
+async def test_django_asgi_example(example: Any) -> None:
+    module = example("django_app")
+    page = await visit_decide_revisit(module.application)
+    assert page.headers["content-encoding"] == "gzip"  # Django's GZipMiddleware, rewritten
+    assert "Welcome back!" in page.text
+
+
+async def test_litestar_example(example: Any) -> None:
+    module = example("litestar_app")
+    page = await visit_decide_revisit(module.app)
+    assert "Welcome back!" in page.text
+
+
+async def test_litestar_define_middleware_is_refused_at_start() -> None:
+    @get("/")
+    async def home() -> str:
+        return "hi"
+
+    with pytest.raises(ConsentConfigError, match=r"wrap the whole app instead"):
+        Litestar(
+            route_handlers=[home],
+            middleware=[DefineMiddleware(ConsentMiddleware, config=config())],
+        )
+
+
+async def test_quart_example(example: Any) -> None:
+    module = example("quart_app")
+    page = await visit_decide_revisit(module.app)
+    assert "Welcome back!" in page.text
+
+
+async def test_starlette_example(example: Any) -> None:
+    module = example("starlette_app")
+    page = await visit_decide_revisit(module.app)
+    assert page.headers["content-encoding"] == "gzip"
+    assert "Welcome back!" in page.text
+
+
+def test_consent_of_names_the_fix() -> None:
+    from starlette.requests import Request
+
+    request = Request({"type": "http", "headers": [], "method": "GET", "path": "/"})
+    with pytest.raises(RuntimeError, match="ConsentMiddleware"):
+        consent_of(request)
