@@ -14,10 +14,7 @@ import sys
 from consent import ConsentConfig, preset
 from consent.config import SECRET_ENV
 
-__all__ = ["PAGE", "STORE_URL", "config", "secret_keys"]
-
-#: ``chdb://`` (embedded, one process) unless ``KRUIMEL_STORE_URL`` names a server.
-STORE_URL = os.environ.get("KRUIMEL_STORE_URL", "chdb://./kruimel-data/store")
+__all__ = ["PAGE", "config", "secret_keys", "store_url"]
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
 </head><body>
@@ -37,6 +34,11 @@ load once you allow marketing.</p>
 <iframe data-consent="marketing" title="Video"
         data-src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"></iframe>
 </body></html>"""
+
+
+def store_url() -> str:
+    """``KRUIMEL_STORE_URL``, else the embedded store in ``./kruimel-data`` (one process)."""
+    return os.environ.get("KRUIMEL_STORE_URL", "chdb://./kruimel-data/store")
 
 
 def secret_keys() -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from django.urls import path  # noqa: E402
 
 from consent import ConsentLog, ConsentMiddleware  # noqa: E402
 from consent.state import ConsentState  # noqa: E402
-from examples.common import PAGE, STORE_URL, config  # noqa: E402
+from examples.common import PAGE, config, store_url  # noqa: E402
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,5 +45,5 @@ def home(request: HttpRequest) -> HttpResponse:
 urlpatterns = [path("", home)]
 
 application = ConsentMiddleware(
-    get_asgi_application(), config=config(), log=ConsentLog.open(STORE_URL)
+    get_asgi_application(), config=config(), log=ConsentLog.open(store_url())
 )

@@ -12,7 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from consent import ConsentLog, ConsentMiddleware
 from consent.fastapi import Consent
-from examples.common import PAGE, STORE_URL, config
+from examples.common import PAGE, config, store_url
 
 app = FastAPI()
 
@@ -32,4 +32,4 @@ async def my_consent(consent: Consent) -> dict[str, bool]:
 # Order: the middleware added last runs first. Compression added before ConsentMiddleware
 # runs inside it; Kruimel decodes gzip pages to add the banner and encodes them again.
 app.add_middleware(GZipMiddleware)
-app.add_middleware(ConsentMiddleware, config=config(), log=ConsentLog.open(STORE_URL))
+app.add_middleware(ConsentMiddleware, config=config(), log=ConsentLog.open(store_url()))

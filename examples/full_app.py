@@ -19,12 +19,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from analytics import AnalyticsConfig, SiteConfig
-from examples.common import PAGE, STORE_URL, config
+from examples.common import PAGE, config, store_url
 from kruimel.app import build_app
 from kruimel.store import Store
 
 SITE = os.environ.get("KRUIMEL_SITE", "localhost")
-DATA = Path(os.environ.get("KRUIMEL_DATA_DIR", "./kruimel-data"))
 TRACKER = f'<script src="/_analytics/kruimel.js" data-site="{SITE}" defer></script>'
 
 
@@ -35,16 +34,17 @@ async def home(request: Request) -> Response:
 
 def create_app() -> ASGIApp:
     """The app: the page above, ``/_consent`` and the collector at ``/_analytics``."""
+    data = Path(os.environ.get("KRUIMEL_DATA_DIR", "./kruimel-data"))
     analytics = AnalyticsConfig(
         # allow_localhost: so the page above can be tried on http://127.0.0.1:8000.
         sites=(SiteConfig(domain=SITE, allow_localhost=SITE == "localhost"),),
-        journal_dir=DATA / "journal" / "events",  # the summary API needs KRUIMEL_API_TOKEN
+        journal_dir=data / "journal" / "events",  # the summary API needs KRUIMEL_API_TOKEN
     )
     return build_app(
-        Store.connect(STORE_URL),
+        Store.connect(store_url()),
         consent=config(),
         analytics=analytics,
-        journal_dir=DATA / "journal",
+        journal_dir=data / "journal",
         site=SITE,
         routes=[Route("/", home)],
     )

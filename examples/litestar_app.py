@@ -14,7 +14,7 @@ from litestar.response import Response
 
 from consent import ConsentLog, ConsentMiddleware
 from consent.state import ConsentState
-from examples.common import PAGE, STORE_URL, config
+from examples.common import PAGE, config, store_url
 
 
 @get("/")
@@ -25,4 +25,4 @@ async def home(request: Request[object, object, object]) -> Response[str]:
 
 
 litestar_app = Litestar(route_handlers=[home])
-app = ConsentMiddleware(litestar_app, config=config(), log=ConsentLog.open(STORE_URL))
+app = ConsentMiddleware(litestar_app, config=config(), log=ConsentLog.open(store_url()))

@@ -9,7 +9,7 @@ from quart import Quart, request
 
 from consent import ConsentLog, ConsentMiddleware
 from consent.state import ConsentState
-from examples.common import PAGE, STORE_URL, config
+from examples.common import PAGE, config, store_url
 
 app = Quart(__name__)
 
@@ -23,5 +23,5 @@ async def home() -> str:
 # `app` stays the Quart object (its decorators, test client and `quart run` keep working);
 # every request and the lifespan now pass through the middleware first.
 app.asgi_app = ConsentMiddleware(  # type: ignore[method-assign]
-    app.asgi_app, config=config(), log=ConsentLog.open(STORE_URL)
+    app.asgi_app, config=config(), log=ConsentLog.open(store_url())
 )

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from consent import ConsentLog, ConsentMiddleware
 from consent.frameworks import consent_of
-from examples.common import PAGE, STORE_URL, config
+from examples.common import PAGE, config, store_url
 
 
 async def home(request: Request) -> HTMLResponse:
@@ -27,4 +27,4 @@ app.add_middleware(GZipMiddleware)  # added first: runs inside the consent middl
 # Every decision is recorded as proof of consent (GDPR 7(1)); without a log the middleware
 # refuses decisions (503) rather than take one it cannot prove. The store opens when the
 # app starts (its lifespan), not here.
-app.add_middleware(ConsentMiddleware, config=config(), log=ConsentLog.open(STORE_URL))
+app.add_middleware(ConsentMiddleware, config=config(), log=ConsentLog.open(store_url()))

@@ -21,9 +21,11 @@ KEY = "q0Jc1m2rVt6bJ8kYl3sXn9u4wH5eG7aZ0dF1iK2pQ3o"
 @pytest.fixture(scope="session")
 def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The store URL every example is imported with (each test opens and closes it)."""
-    url = f"chdb://{tmp_path_factory.mktemp('examples') / 'store'}"
+    root = tmp_path_factory.mktemp("examples")
+    url = f"chdb://{root / 'store'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KRUIMEL_STORE_URL", url)
+        mp.setenv("KRUIMEL_DATA_DIR", str(root / "data"))
         mp.setenv("KRUIMEL_SECRET_KEY", KEY)
         yield url
 

@@ -14,7 +14,6 @@ from litestar.middleware import DefineMiddleware
 from consent import ConsentConfigError, ConsentMiddleware
 from consent.fastapi import Consent
 from consent.frameworks import consent_of
-from examples.common import config
 
 from .conftest import lifespan
 
@@ -91,7 +90,9 @@ async def test_litestar_example(example: Any) -> None:
     assert "Welcome back!" in page.text
 
 
-async def test_litestar_define_middleware_is_refused_at_start() -> None:
+async def test_litestar_define_middleware_is_refused_at_start(example: Any) -> None:
+    config = example("common").config
+
     @get("/")
     async def home() -> str:
         return "hi"
@@ -114,6 +115,34 @@ async def test_starlette_example(example: Any) -> None:
     page = await visit_decide_revisit(module.app)
     assert page.headers["content-encoding"] == "gzip"
     assert "Welcome back!" in page.text
+
+
+async def test_build_app_example(example: Any) -> None:
+    """examples/full_app.py, as ``uvicorn examples.full_app:create_app --factory`` runs it:
+    importing opens nothing; the factory's app has the banner, the log and the collector."""
+    module = example("full_app")
+    page = await visit_decide_revisit(module.create_app())
+    assert "Welcome back!" in page.text
+    app = module.create_app()  # a new process would: build_app closes its store at shutdown
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            tracker = await client.get("/_analytics/kruimel.js")
+            assert tracker.status_code == 200 and "javascript" in tracker.headers["content-type"]
+
+
+def test_examples_sign_with_a_key_kruimel_accepts(
+    example: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without KRUIMEL_SECRET_KEY the examples make a random 43-character key (and say so);
+    neither way trips Kruimel's own short-key warning."""
+    common = example("common")
+    with caplog.at_level("WARNING", logger="kruimel.consent"):
+        assert common.config().secret_keys  # from the environment
+        monkeypatch.delenv("KRUIMEL_SECRET_KEY")
+        generated = common.config().secret_keys
+    assert len(generated) == 1 and len(generated[0]) >= 32
+    assert not [r for r in caplog.records if "shorter" in r.getMessage()]
 
 
 def test_consent_of_names_the_fix() -> None:
