@@ -37,6 +37,7 @@ measure() {  # name, pip arguments...
 printf '%-34s %6s   %s\n' "empty venv (pip only)" "$(du -sh "$WORK/empty" | cut -f1)" "-"
 measure "kruimel (server ClickHouse only)" "$ROOT"
 measure "kruimel[embedded]" "$ROOT[embedded]"
+measure "kruimel[frameworks]" "$ROOT[frameworks]"
 # chdb's own code, without the pandas/pyarrow/numpy its metadata requires.
 measure "kruimel + chdb --no-deps" "$ROOT"
 "$WORK/kruimel + chdb --no-deps/bin/pip" install -q --disable-pip-version-check --no-deps \
