@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,23 +18,22 @@ KEY = "q0Jc1m2rVt6bJ8kYl3sXn9u4wH5eG7aZ0dF1iK2pQ3o"
 
 
 @pytest.fixture(scope="session")
-def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The store URL every example is imported with (each test opens and closes it)."""
-    root = tmp_path_factory.mktemp("examples")
-    url = f"chdb://{root / 'store'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KRUIMEL_STORE_URL", url)
-        mp.setenv("KRUIMEL_DATA_DIR", str(root / "data"))
-        mp.setenv("KRUIMEL_SECRET_KEY", KEY)
-        yield url
+def examples_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the examples keep their store and journals, one for the session: a module is
+    imported once (as uvicorn does), so its store URL is the one of its first import."""
+    return tmp_path_factory.mktemp("examples")
 
 
 @pytest.fixture
-def example(examples_store: str) -> Any:
-    """``example("fastapi_app")``: the module, imported once per session like uvicorn does."""
+def example(examples_root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``example("fastapi_app")``: the module, imported as a user runs it (environment set
+    first). The environment is set for this test only, not left to later tests."""
+    url = f"chdb://{examples_root / 'store'}"
+    monkeypatch.setenv("KRUIMEL_STORE_URL", url)
+    monkeypatch.setenv("KRUIMEL_DATA_DIR", str(examples_root / "data"))
+    monkeypatch.setenv("KRUIMEL_SECRET_KEY", KEY)
 
     def load(name: str) -> ModuleType:
-        assert os.environ["KRUIMEL_STORE_URL"] == examples_store
         return importlib.import_module(f"examples.{name}")
 
     return load

@@ -3,6 +3,12 @@ lifespan and a real chDB store: banner, a decision recorded, gated elements afte
 
 from __future__ import annotations
 
+import gzip
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +20,9 @@ from litestar.middleware import DefineMiddleware
 from consent import ConsentConfigError, ConsentMiddleware
 from consent.fastapi import Consent
 from consent.frameworks import consent_of
+from tests.kruimel.servers import free_port
 
-from .conftest import lifespan
+from .conftest import KEY, lifespan, repo_root
 
 BASE = "http://shop.test"
 
@@ -151,3 +158,45 @@ def test_consent_of_names_the_fix() -> None:
     request = Request({"type": "http", "headers": [], "method": "GET", "path": "/"})
     with pytest.raises(RuntimeError, match="ConsentMiddleware"):
         consent_of(request)
+
+
+@pytest.mark.slow
+def test_starlette_example_under_uvicorn_serves_gzip_with_the_banner(tmp_path: Path) -> None:
+    """The README's run line for real: uvicorn, HTTP, GZipMiddleware inside the consent one."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "examples.starlette_app:app", "--port", str(port)],
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "KRUIMEL_STORE_URL"},
+            "KRUIMEL_SECRET_KEY": KEY,
+            "PYTHONPATH": str(repo_root()),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
+            try:
+                httpx.get(base + "/_consent", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        with httpx.Client(base_url=base) as client:
+            with client.stream("GET", "/", headers={"Accept-Encoding": "gzip"}) as response:
+                raw = b"".join(response.iter_raw())
+            assert response.headers["content-encoding"] == "gzip"
+            assert int(response.headers["content-length"]) == len(raw)
+            assert gzip.decompress(raw).count(b'id="kruimel-banner"') == 1
+            decided = client.post("/_consent", json={"accept": "all"}, headers={"Origin": base})
+            assert decided.status_code == 200
+            assert "Welcome back!" in client.get("/").text
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert (tmp_path / "kruimel-data" / "store").is_dir()
