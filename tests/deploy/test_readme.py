@@ -23,7 +23,6 @@ from .conftest import KEY, repo_root
 
 ROOT = repo_root()
 README = ROOT / "README.md"
-DOCS = [README, ROOT / "examples" / "static-site" / "README.md"]
 # A stand-in project for the Django snippet ("mysite.settings").
 DJANGO_SETTINGS = """
 SECRET_KEY = "docs-test-" + "x" * 40
