@@ -10,16 +10,30 @@ PYTHON="${PYTHON:-python3}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 
 probe='
-import tempfile
+import asyncio, tempfile
 from kruimel.store import Store, StoreError
 try:
     s = Store.connect("chdb://" + tempfile.mkdtemp() + "/store")
 except StoreError as e:
     print("chdb:// refused:", e)
 else:
+    # What Kruimel does on a store: both schemas (tables, views, TTLs), a decision recorded
+    # and read back with parameters, a batch insert.
+    from analytics.schema import MIGRATIONS, apply_retention
+    from consent import ConsentConfig, ConsentLog, ConsentState
+    s.migrate(MIGRATIONS); apply_retention(s)
+    log = ConsentLog(s)
+    config = ConsentConfig(controller="C", privacy_url="/p", policy_version="1",
+                           secret_keys=("k" * 32,))
+    async def decide():
+        await log.start()
+        state = ConsentState.decide(config, {"analytics": True})
+        await log.record(state, "custom", "banner", "en", "h")
+        return await log.records_for(state.id)
+    records = asyncio.run(decide())
     s.command("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
     s.insert("t", ["x"], [[1], [2]])
-    print("chdb:// works:", s.query("SELECT sum(x) FROM t"))
+    print("chdb:// works: consent log", len(records), "record, insert+select", s.query("SELECT sum(x) FROM t"))
     s.close()
 '
 
