@@ -96,7 +96,9 @@ class PageCodec:
                 data = self._decoder.unconsumed_tail
                 if self._decoder.eof:
                     # A gzip body may hold several members: the next one starts afresh.
-                    data = self._decoder.unused_data + data
+                    # Anything else after the end (padding) is ignored, as gzip(1) does.
+                    rest = self._decoder.unused_data + data
+                    data = rest if self.wbits == _GZIP and rest[:2] == b"\x1f\x8b" else b""
                     self._decoder = None
                 if piece:
                     if pieces:

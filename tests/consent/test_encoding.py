@@ -174,6 +174,13 @@ def test_a_bomb_is_decoded_in_bounded_pieces() -> None:
     assert b"".join(piece for piece, _ in pieces) == b"<p>" + b" " * (5 * MAX_PIECE) + b"</p>"
 
 
+def test_gzip_members_are_joined_and_padding_ignored() -> None:
+    codec = page_codec(b"gzip")
+    assert codec is not None
+    body = gzip.compress(b"<p>one</p>") + gzip.compress(b"<p>two</p>") + b"\x00" * 8
+    assert list(codec.decode(body, more=False)) == [(b"<p>one</p>", True), (b"<p>two</p>", False)]
+
+
 def test_a_corrupt_body_names_the_coding() -> None:
     codec = page_codec(b"gzip")
     assert codec is not None
