@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[embedded,test]'
 	touch $@
 
 ## Serve the demo site on http://127.0.0.1:8000 with the embedded chDB store.

@@ -28,8 +28,10 @@ from .banner import render_banner, render_head, render_manage
 from .config import ConsentConfig
 from .consent_mode import ConsentMode
 from .cookie import TOKEN_HEADER, read_cookie
+from .encoding import PageCodec, page_codec
 from .endpoints import ConsentEndpoints
 from .errors import ConsentConfigError
+from .frameworks import check_placement
 from .guard import CookieGuard
 from .i18n import choose_language
 from .records import ConsentLog
@@ -134,7 +136,8 @@ class ConsentMiddleware:
         lifespan startup: the middleware takes part in the lifespan protocol (and answers it
         alone for an app that does not speak it). A ``BatchWriter`` behind the log is the
         host's to start and stop.
-    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``.
+    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``, or the middleware
+        was placed where it cannot see ``/_consent`` (Litestar's ``DefineMiddleware``).
     """
 
     def __init__(self, app: ASGIApp, config: ConsentConfig, log: ConsentLog | None = None) -> None:
@@ -144,6 +147,7 @@ class ConsentMiddleware:
                 f"give a consent.ConsentConfig, not {type(config).__name__}",
                 source="ConsentMiddleware",
             )
+        check_placement(app)  # e.g. not per route under Litestar (frameworks.py)
         self.app = app
         self.config = config
         self.log = log
@@ -395,13 +399,24 @@ class _Responder:
     server chunks it).
     """
 
-    __slots__ = ("mw", "scope", "reading", "server_send", "start", "rewriter", "page", "key")
+    __slots__ = (
+        "mw",
+        "scope",
+        "reading",
+        "server_send",
+        "start",
+        "rewriter",
+        "page",
+        "key",
+        "codec",
+    )
     # Set by on_start for an HTML page only (a plain response pays for none of them): the
     # held start message, the streaming rewriter, what the rewrite needs and its memo key.
     start: Message | None
     rewriter: HtmlRewriter | None
     page: tuple[str, str, str | None, bool] | None
     key: tuple[object, ...] | None
+    codec: PageCodec | None  # a gzip/deflate page: decoded here, encoded again (encoding.py)
 
     def __init__(self, mw: ConsentMiddleware, scope: Scope, reading: Reading, send: Send) -> None:
         self.mw = mw
@@ -446,6 +461,14 @@ class _Responder:
             return
         body = message.get("body", b"")
         more = message.get("more_body", False)
+        if self.codec is None:
+            await self.relay(body, more)
+            return
+        for piece, piece_more in self.codec.decode(body, more):
+            await self.relay(piece, piece_more)
+
+    async def relay(self, body: bytes, more: bool) -> None:
+        """Rewrite one plain body message of a page and send it on."""
         start = self.start
         if start is not None:
             self.start = None
@@ -467,7 +490,8 @@ class _Responder:
         content_type = b""
         policies: list[bytes] = []
         sets_cookie = False
-        plain = True  # not compressed, not a download
+        plain = True  # not a download
+        coding = None
         for key, value in message.get("headers") or ():
             key = key.lower()
             if key == b"content-type":
@@ -475,7 +499,7 @@ class _Responder:
             elif key == b"set-cookie":
                 sets_cookie = True
             elif key == b"content-encoding":
-                plain = plain and value.strip().lower() in (b"", b"identity")
+                coding = value
             elif key == b"content-disposition":
                 plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
             elif key == b"content-security-policy":
@@ -493,6 +517,11 @@ class _Responder:
             or 300 <= status < 400
         ):
             return
+        codec = None
+        if coding is not None and coding.strip().lower() not in (b"", b"identity"):
+            codec = page_codec(coding)  # gzip or deflate from a compressor inside this one
+            if codec is None:
+                return  # br or zstd: passed on as it is (page_codec has warned)
         # The page now depends on the consent cookie: say so to caches, and drop the
         # validators of the app's own bytes (a 304 would bring back a stale banner). Its
         # length is set again once the rewritten body is known (or left to chunking).
@@ -521,6 +550,9 @@ class _Responder:
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         self.rewriter = self.key = None
         self.page = (plan.lang, next_url, nonce, inline)
+        self.codec = codec
+        if codec is not None:
+            self.server_send = codec.wrap(self.server_send)
         if nonce is None:
             # What the banner, the consent mode snippet and the activation show of the
             # state (the same fields banner.py caches its markup on), and the page address.

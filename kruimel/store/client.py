@@ -10,6 +10,7 @@ has another one open) into messages that say what to do.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -108,6 +109,12 @@ class Store:
         if not raw:
             raise StoreConfigError(
                 "store url 'chdb://': give a directory, e.g. chdb:///var/lib/kruimel"
+            )
+        if importlib.util.find_spec("chdb") is None:
+            # chdb is an extra (it brings some 860 MB of pandas, pyarrow and numpy).
+            raise StoreConfigError(
+                f"store url {url!r} needs the embedded engine, which is not installed: "
+                "pip install 'kruimel[embedded]' (or use a ClickHouse server URL)"
             )
         path = Path(raw).expanduser().absolute()
         try:
