@@ -162,8 +162,9 @@ class _Exchange:
             return self.finish(await handler())
         except ConsentRequestError as e:
             return self.finish(JSONResponse({"error": e.message}, e.status, _NO_STORE))
-        except StoreError:
-            log.exception("consent log unavailable")
+        except StoreError as e:
+            if self.app.log is not None:  # counted by the store's outage log, no traceback
+                self.app.log.store.outage.refused(e)
             return self.finish(
                 JSONResponse({"error": "could not store the decision; try again"}, 503, _NO_STORE)
             )

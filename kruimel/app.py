@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from analytics import AnalyticsConfig, Collector
 from consent import CONSENT_LOG_COLUMNS, ConsentConfig, ConsentLog, ConsentMiddleware
+from kruimel.forwarded import TrustedSchemeMiddleware
 from kruimel.store import Store
 from kruimel.store.writer import BatchWriter
 
@@ -32,13 +33,18 @@ def build_app(
     journal_dir: Path,
     site: str = "",
     routes: Sequence[BaseRoute] = (),
+    trusted_proxies: Sequence[str] | None = None,
 ) -> ASGIApp:
     """One ASGI app: ``routes`` plus the collector at ``/_analytics``, behind the middleware.
 
     :param store: an open store; it is closed when the app shuts down.
     :param journal_dir: the consent log journals into ``journal_dir/consent``; the collector
         uses its own ``AnalyticsConfig.journal_dir``.
+    :param trusted_proxies: whose ``X-Forwarded-Proto`` sets the scheme (default: the
+        analytics ``trusted_proxies``, which also govern the client address).
     """
+    if trusted_proxies is None:
+        trusted_proxies = analytics.trusted_proxies if analytics is not None else ()
     collector = Collector(analytics, store) if analytics is not None else None
     writer = log = None
     if consent is not None:
@@ -71,7 +77,9 @@ def build_app(
     mounts: list[BaseRoute] = []
     if collector is not None:
         mounts.append(Mount("/_analytics", app=collector))
-    inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
-    if consent is None:
-        return inner
-    return ConsentMiddleware(inner, config=consent, log=log)
+    app: ASGIApp = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
+    if consent is not None:
+        app = ConsentMiddleware(app, config=consent, log=log)
+    if trusted_proxies:
+        app = TrustedSchemeMiddleware(app, trusted_proxies)
+    return app
