@@ -239,11 +239,11 @@ def _demo(args: argparse.Namespace) -> int:
     from kruimel.demo import DemoOptions, build_demo_app
 
     data_dir = _usable_dir(args.data_dir, "--data-dir")
+    sock = _listen(args)
     key, _ = _secret_from_env_or_file("KRUIMEL_SECRET_KEY", data_dir / "secret_key", "a secret key")
     token_from_env = bool(os.environ.get("KRUIMEL_API_TOKEN", "").strip())
     token, _ = _secret_from_env_or_file("KRUIMEL_API_TOKEN", data_dir / "api_token", "an API token")
     keys = tuple(k.strip() for k in key.split(",") if k.strip())
-    sock = _listen(args)
     app = build_demo_app(
         DemoOptions(
             data_dir=data_dir,

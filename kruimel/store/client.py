@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
 from .outage import Outage
@@ -265,12 +265,12 @@ class Store:
         try:
             result = call()
         except ClickHouseError as e:
-            failure = (
-                StoreError(str(e))
-                if self.embedded
-                else StoreUnavailableError(f"ClickHouse at {_redact(self.url)}: {_reason(e)}")
-            )
-            self.outage.failed(failure)
+            if self.embedded:
+                # In-process: an error is the query's (a schema, a disk), not an outage.
+                raise StoreError(str(e)) from e
+            failure = StoreUnavailableError(f"ClickHouse at {_redact(self.url)}: {_reason(e)}")
+            if isinstance(e, OperationalError):  # the server did not answer, vs. refused one
+                self.outage.failed(failure)
             raise failure from e
         if self.outage.since is not None:
             self.outage.recovered()
