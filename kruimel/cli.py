@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -277,6 +278,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     data_dir = _usable_dir(args.data_dir or default_data_dir(settings.analytics), "--data-dir")
+    if settings.store_url_default:  # no store url anywhere: the store is in the data dir
+        settings = dataclasses.replace(settings, store_url=f"chdb://{data_dir / 'store'}")
     sock = _listen(args)
     try:
         app = build_server_app(

@@ -57,6 +57,8 @@ class Settings:
     cluster: str | None
     consent: ConsentConfig | None
     analytics: AnalyticsConfig | None
+    #: no store URL was given (file or environment): the store is in the default data dir
+    store_url_default: bool = False
 
 
 def default_data_dir(
@@ -148,6 +150,7 @@ def settings_from_mapping(
             "environment instead (it wins over [store] url)"
         )
     from_env = environ.get(STORE_URL_ENV, "").strip()
+    default = not from_env and url is None
     if from_env:
         url = from_env
     elif url is None:
@@ -157,4 +160,10 @@ def settings_from_mapping(
     cluster = store.get("cluster") or None
     if cluster is not None and not isinstance(cluster, str):
         raise SettingsError(f"{source} [store] cluster: must be a string")
-    return Settings(store_url=url, cluster=cluster, consent=consent, analytics=analytics)
+    return Settings(
+        store_url=url,
+        cluster=cluster,
+        consent=consent,
+        analytics=analytics,
+        store_url_default=default,
+    )

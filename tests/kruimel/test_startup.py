@@ -155,3 +155,44 @@ def test_make_demo_takes_port() -> None:
         ["make", "-n", "demo", "PORT=8080"], cwd=root, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1].endswith("kruimel demo --port 8080")
+
+
+@pytest.mark.parametrize("command", ["demo", "serve", "migrate", "summary"])
+def test_every_option_has_help_showing_its_default(command: str) -> None:
+    result = run_kruimel([command, "--help"])
+    assert result.returncode == 0
+    # argparse's help: one entry per option, its text indented on the lines that follow
+    entries: dict[str, str] = {}
+    current = ""
+    for line in result.stdout.split("options:", 1)[1].splitlines():
+        if line.startswith("  -"):
+            current = line.split()[0].rstrip(",")
+            entries[current] = line
+        elif current:
+            entries[current] += " " + line.strip()
+    assert len(entries) >= 4
+    for option, text in entries.items():
+        if option == "-h":
+            continue
+        assert "default" in text or "(required)" in text, (option, text)
+    assert "proxy-headers" not in result.stdout and "forwarded-allow-ips" not in result.stdout
+
+
+def test_trusted_proxy_must_be_an_address() -> None:
+    result = run_kruimel(["demo", "--trusted-proxy", "proxy.internal"])
+    assert result.returncode == 2 and "not an IP address or CIDR network" in result.stderr
+
+
+def test_serve_keeps_a_default_store_in_its_data_dir(tmp_path: Path) -> None:
+    config = _config(tmp_path, CONFIG.replace('url = "chdb://store"\n', ""))
+    data = tmp_path / "data"
+    state = tmp_path / "state"
+    env = {**SECRET, "XDG_STATE_HOME": str(state)}
+    base, proc = start_kruimel(["serve", "--config", str(config)], env, "/healthz")
+    stop(proc)
+    assert (state / "kruimel" / "example.nl" / "store").is_dir()
+    assert (state / "kruimel" / "example.nl" / "journal").is_dir()
+    args = ["serve", "--config", str(config), "--data-dir", str(data)]
+    base, proc = start_kruimel(args, env, "/healthz")
+    stop(proc)
+    assert (data / "store").is_dir() and (data / "journal").is_dir()
