@@ -43,8 +43,28 @@ def build_app(
     :param trusted_proxies: whose ``X-Forwarded-Proto`` sets the scheme (default: the
         analytics ``trusted_proxies``, which also govern the client address).
     """
+    app = _compose(
+        store,
+        consent=consent,
+        analytics=analytics,
+        journal_dir=journal_dir,
+        site=site,
+        routes=routes,
+    )
     if trusted_proxies is None:
         trusted_proxies = analytics.trusted_proxies if analytics is not None else ()
+    return TrustedSchemeMiddleware(app, trusted_proxies) if trusted_proxies else app
+
+
+def _compose(
+    store: Store,
+    *,
+    consent: ConsentConfig | None,
+    analytics: AnalyticsConfig | None,
+    journal_dir: Path,
+    site: str,
+    routes: Sequence[BaseRoute],
+) -> ASGIApp:
     collector = Collector(analytics, store) if analytics is not None else None
     writer = log = None
     if consent is not None:
@@ -77,9 +97,7 @@ def build_app(
     mounts: list[BaseRoute] = []
     if collector is not None:
         mounts.append(Mount("/_analytics", app=collector))
-    app: ASGIApp = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
-    if consent is not None:
-        app = ConsentMiddleware(app, config=consent, log=log)
-    if trusted_proxies:
-        app = TrustedSchemeMiddleware(app, trusted_proxies)
-    return app
+    inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
+    if consent is None:
+        return inner
+    return ConsentMiddleware(inner, config=consent, log=log)
