@@ -16,9 +16,9 @@ wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
-from ipaddress import ip_address, ip_network
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -97,9 +97,10 @@ def _refusal(source: str | None, own_origin: str, scope: Scope) -> str:
     seen = ""
     if client:
         try:
-            peer = ip_address(str(client[0]))
+            peer = ipaddress.ip_address(str(client[0]))
             prefix = 24 if peer.version == 4 else 64
-            seen = f" (this request came from {ip_network(f'{peer}/{prefix}', strict=False)})"
+            network = ipaddress.ip_network(f"{peer}/{prefix}", strict=False)
+            seen = f" (this request came from {network})"
         except ValueError:
             seen = ""
     return (
