@@ -363,7 +363,8 @@ def _summary(args: argparse.Namespace) -> int:
         except PeriodError as e:
             raise CliError(str(e)) from e
         configured = _configured_sites(args)
-        if configured is not None and args.site not in configured:
+        wanted = args.site.lower().removeprefix("www.")  # as the collector matches a site
+        if configured is not None and wanted not in [d.removeprefix("www.") for d in configured]:
             raise CliError(
                 f"site {args.site!r} is not a configured site (configured: "
                 f"{', '.join(configured)}); pass one of them with --site"
