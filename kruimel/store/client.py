@@ -79,7 +79,9 @@ class Store:
         """Open the store at ``url``.
 
         :param url: ``chdb://PATH`` (embedded, the directory is created) or
-            ``http(s)://user:password@host:port/database``.
+            ``http(s)://user:password@host:port/database``. An embedded store is private: its
+            directory is made 0700 and its files 0600 (older ones too), and the process umask
+            gains ``077``, since chDB keeps creating files in this process.
         :param cluster: a ClickHouse cluster name; tables are then created ``ON CLUSTER``
             with replicated engines. Only for a server URL.
         :raises StoreConfigError: the URL is malformed or names an unknown scheme.
