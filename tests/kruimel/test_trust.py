@@ -202,3 +202,19 @@ def test_static_site_example_publishes_no_data(tmp_path: Path) -> None:
         web.terminate()
         web.wait(timeout=30)
         stop(collector)
+
+
+async def test_401_without_a_token_names_only_the_environment(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics import AnalyticsConfig, SiteConfig
+    from analytics.api_summary import make_summary_endpoint
+
+    monkeypatch.delenv("KRUIMEL_API_TOKEN", raising=False)
+    config = AnalyticsConfig(sites=(SiteConfig("example.nl"),), journal_dir=None)
+    endpoint = make_summary_endpoint(config, store)
+    transport = httpx.ASGITransport(app=endpoint)
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+        r = await client.get("/api/summary?site=example.nl")
+    assert r.status_code == 401
+    assert "KRUIMEL_API_TOKEN" in r.json()["error"] and "api_token" not in r.json()["error"]
