@@ -42,10 +42,11 @@ class StartupGuard:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
-        failed = False
+        failed = started = False
 
         async def guarded_send(message: Message) -> None:
-            nonlocal failed
+            nonlocal failed, started
+            started = started or message["type"] == "lifespan.startup.complete"
             if message["type"] == "lifespan.startup.failed":
                 if failed:
                     return
@@ -58,6 +59,8 @@ class StartupGuard:
         try:
             await self.app(scope, receive, guarded_send)
         except Exception as e:
+            if started:
+                raise  # a failed shutdown is the server's to report; the start went well
             self.error = e  # the exception says more than a traceback's text
             if not failed:
                 failed = True
