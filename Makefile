@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[embedded,test]'
 	touch $@
 
-## Serve the demo site on http://127.0.0.1:8000 with the embedded chDB store.
+## Serve the demo site on http://127.0.0.1:$(PORT) (default 8000; make demo PORT=8080) with the embedded chDB store.
+PORT ?= 8000
 demo: $(STAMP)
-	$(VENV)/bin/kruimel demo
+	$(VENV)/bin/kruimel demo --port $(PORT)
 
 ## Lint, type-check and run every test (unit, integration, real browser).
 # The browser tests run in a pytest process of their own: Playwright's sync API keeps an event

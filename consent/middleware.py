@@ -344,19 +344,28 @@ class ConsentMiddleware:
 
     async def _lifespan(self, log: ConsentLog, scope: Scope, receive: Receive, send: Send) -> None:
         # The log's table must exist before the first decision. The startup message is
-        # caught on its way to the app, so the app's own startup runs after it (and fails,
-        # as the server expects, when the store cannot be reached).
-        took_part = False
+        # caught on its way to the app, so the app's own startup runs after it. When the log
+        # cannot start, the server is told (lifespan.startup.failed) and the app's lifespan
+        # ends here: a server then exits, with lifespan "on" or "auto" alike, instead of
+        # serving 503s to every decision.
+        took_part = failed = False
 
         async def receive_with_log() -> Message:
-            nonlocal took_part
+            nonlocal took_part, failed
             took_part = True
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await log.start()
+                try:
+                    await log.start()
+                except Exception as exc:
+                    failed = True
+                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
+                    raise _LogStartFailed from exc
             return message
 
         async def send_with_log(message: Message) -> None:
+            if failed:
+                return  # the server already heard why the startup failed
             # After the app has shut down: release a store the log opened itself.
             if message["type"] == "lifespan.shutdown.complete":
                 await log.close()
@@ -365,12 +374,24 @@ class ConsentMiddleware:
         try:
             await self.app(scope, receive_with_log, send_with_log)
         except Exception:
+            if failed:
+                return
             if took_part:
                 raise
+        if failed:
+            return
         if not took_part:
             # The app does not speak lifespan (it raised or returned at once, as Django and
             # bare apps do): answer the protocol for the log alone.
             await _answer_lifespan(log, receive, send)
+
+
+class _LogStartFailed(Exception):
+    """Ends the app's lifespan when the consent log could not start."""
+
+
+def _failure(exc: BaseException) -> str:
+    return f"the consent log could not start: {exc}"
 
 
 async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> None:
@@ -380,7 +401,7 @@ async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> Non
             try:
                 await log.start()
             except Exception as exc:
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
                 return
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
