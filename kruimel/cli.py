@@ -1,4 +1,4 @@
-"""The ``kruimel`` command: ``demo``, ``serve``, ``migrate``, ``summary``.
+"""The ``kruimel`` command: ``demo``, ``serve``, ``migrate``, ``summary``, ``query``.
 
 Every failure a user can fix ends in one line on stderr that says what to do, and exit
 status 2; tracebacks are for bugs.
@@ -107,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
         "http://127.0.0.1:8000/_analytics (token from KRUIMEL_API_TOKEN)",
     )
     summary.set_defaults(run=_summary)
+
+    from kruimel.query_cli import add_query_command  # its own module: the query's logic
+
+    add_query_command(sub, _store_args)
     return parser
 
 

@@ -132,7 +132,8 @@ class Params:
 def _time_expr(bucket: str, day: str, ts: str) -> str:
     """A time bucket of the site-local ``day`` (or, for hours, of ``ts`` in the site's zone)."""
     if bucket == "hour":
-        return f"toStartOfHour(toTimeZone({ts}, {{tz:String}}))"
+        # As text: the client would turn a DateTime back into UTC.
+        return f"toString(toStartOfHour({ts}, {{tz:String}}))"
     if bucket == "day":
         return day
     if bucket == "week":
