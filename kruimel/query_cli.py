@@ -31,7 +31,7 @@ def add_query_command(
 ) -> argparse.ArgumentParser:
     """Register ``query`` on the ``kruimel`` subcommands ``sub``; ``store_args`` adds the
     shared ``--url``/``--config``/``--cluster`` options."""
-    query = sub.add_parser(
+    query: argparse.ArgumentParser = sub.add_parser(
         "query", help="run a Stats API v2 query (JSON, Plausible's shape) and print the answer"
     )
     query.add_argument("file", nargs="?", default="-", help="the query JSON (default: stdin)")

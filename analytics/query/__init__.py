@@ -10,4 +10,11 @@ from .api import QueryEndpoint, make_query_endpoint
 from .parse import Query, QueryError, parse_query
 from .run import run_query
 
-__all__ = ["Query", "QueryEndpoint", "QueryError", "make_query_endpoint", "parse_query", "run_query"]
+__all__ = [
+    "Query",
+    "QueryEndpoint",
+    "QueryError",
+    "make_query_endpoint",
+    "parse_query",
+    "run_query",
+]

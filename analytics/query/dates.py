@@ -84,8 +84,8 @@ def resolve_date_range(
             "date_range is required: one of " + ", ".join(DATE_RANGES) + ", or [from, to]"
         )
     raise DateRangeError(
-        f"date_range must be one of {', '.join(DATE_RANGES)}, or [\"YYYY-MM-DD\", "
-        f"\"YYYY-MM-DD\"]; got {str(value)[:60]}"
+        f'date_range must be one of {", ".join(DATE_RANGES)}, or ["YYYY-MM-DD", '
+        f'"YYYY-MM-DD"]; got {str(value)[:60]}'
     )
 
 

@@ -180,12 +180,10 @@ def parse_query(
         raise QueryError("the query must be a JSON object")
     unknown = sorted(set(body) - _KEYS)
     if unknown:
-        raise QueryError(
-            f"unknown key {unknown[0]!r}; a query has {', '.join(sorted(_KEYS))}"
-        )
+        raise QueryError(f"unknown key {unknown[0]!r}; a query has {', '.join(sorted(_KEYS))}")
     site_id = body.get("site_id")
     if not isinstance(site_id, str) or not site_id.strip():
-        raise QueryError("site_id is required: the site's configured domain, e.g. \"example.nl\"")
+        raise QueryError('site_id is required: the site\'s configured domain, e.g. "example.nl"')
     metrics = _metrics(body.get("metrics"))
     try:
         period, all_time = resolve_date_range(body.get("date_range"), tz=tz, today=today)
@@ -199,8 +197,7 @@ def parse_query(
     bad = sorted(set(include) - _INCLUDE_KEYS)
     if bad:
         raise QueryError(
-            f"include.{bad[0]} is not supported; include accepts "
-            f"{', '.join(sorted(_INCLUDE_KEYS))}"
+            f"include.{bad[0]} is not supported; include accepts {', '.join(sorted(_INCLUDE_KEYS))}"
         )
     flags = {key: include.get(key, False) for key in ("imports", "time_labels", "total_rows")}
     for key, value in flags.items():
@@ -237,7 +234,7 @@ def _list(value: Any, key: str) -> list[Any]:
 
 def _metrics(value: Any) -> tuple[str, ...]:
     if value is None:
-        raise QueryError("metrics is required, e.g. [\"visitors\", \"pageviews\"]")
+        raise QueryError('metrics is required, e.g. ["visitors", "pageviews"]')
     items = _list(value, "metrics")
     if not items:
         raise QueryError("metrics must name at least one metric")
@@ -246,13 +243,9 @@ def _metrics(value: Any) -> tuple[str, ...]:
         if not isinstance(metric, str):
             raise QueryError(f"metrics must be strings, got {metric!r}")
         if metric in _UNSUPPORTED_METRICS:
-            raise QueryError(
-                f"metric {metric!r} is not supported: {_UNSUPPORTED_METRICS[metric]}"
-            )
+            raise QueryError(f"metric {metric!r} is not supported: {_UNSUPPORTED_METRICS[metric]}")
         if metric not in METRICS:
-            raise QueryError(
-                f"unknown metric {metric[:60]!r}; supported: {', '.join(METRICS)}"
-            )
+            raise QueryError(f"unknown metric {metric[:60]!r}; supported: {', '.join(METRICS)}")
         if metric in seen:
             raise QueryError(f"metric {metric!r} is listed twice")
         seen.append(metric)
@@ -297,8 +290,8 @@ def _filter(value: Any, depth: int) -> Filter | Logic:
         raise QueryError(f"filters are nested more than {_MAX_DEPTH} levels deep")
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
         raise QueryError(
-            "each filter is [operator, dimension, [values]] or [\"and\"|\"or\", [filters]] "
-            f"or [\"not\", filter]; got {str(value)[:80]}"
+            'each filter is [operator, dimension, [values]] or ["and"|"or", [filters]] '
+            f'or ["not", filter]; got {str(value)[:80]}'
         )
     operator = value[0]
     if operator in ("and", "or"):
@@ -308,7 +301,7 @@ def _filter(value: Any, depth: int) -> Filter | Logic:
         return Logic(operator, children)  # type: ignore[arg-type]
     if operator == "not":
         if len(value) != 2:
-            raise QueryError("[\"not\", filter] takes exactly one filter")
+            raise QueryError('["not", filter] takes exactly one filter')
         return Logic("not", (_filter(value[1], depth + 1),))
     if operator in ("has_done", "has_not_done"):
         raise QueryError(f"filter operator {operator!r} (behavioural filters) is not supported")
@@ -335,7 +328,7 @@ def _filter(value: Any, depth: int) -> Filter | Logic:
     if len(value) == 4:
         modifiers = value[3]
         if not isinstance(modifiers, dict) or set(modifiers) - {"case_sensitive"}:
-            raise QueryError(f"filter on {dimension!r}: modifiers are {{\"case_sensitive\": bool}}")
+            raise QueryError(f'filter on {dimension!r}: modifiers are {{"case_sensitive": bool}}')
         flag = modifiers.get("case_sensitive", True)
         if not isinstance(flag, bool):
             raise QueryError(f"filter on {dimension!r}: case_sensitive must be true or false")
@@ -365,21 +358,21 @@ def _order_by(
             or len(entry) != 2
             or not all(isinstance(part, str) for part in entry)
         ):
-            raise QueryError("each order_by entry is [metric_or_dimension, \"asc\"|\"desc\"]")
+            raise QueryError('each order_by entry is [metric_or_dimension, "asc"|"desc"]')
         key, direction = entry
         if key not in metrics and key not in dimensions:
             raise QueryError(
                 f"order_by: {key[:60]!r} must be one of the query's metrics or dimensions"
             )
         if direction not in ("asc", "desc"):
-            raise QueryError(f"order_by: direction must be \"asc\" or \"desc\", not {direction!r}")
+            raise QueryError(f'order_by: direction must be "asc" or "desc", not {direction!r}')
         entries.append((key, direction))
     return tuple(entries)
 
 
 def _pagination(value: Any) -> tuple[int, int]:
     if not isinstance(value, dict) or set(value) - {"limit", "offset"}:
-        raise QueryError("pagination is {\"limit\": N, \"offset\": N}")
+        raise QueryError('pagination is {"limit": N, "offset": N}')
     limit = value.get("limit", MAX_LIMIT)
     offset = value.get("offset", 0)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
@@ -394,8 +387,7 @@ def _comparison(value: Any, period: Period) -> tuple[str | None, Period | None]:
         return None, None
     if not isinstance(value, dict) or "mode" not in value:
         raise QueryError(
-            "include.comparisons is {\"mode\": \"previous_period\"} or {\"mode\": "
-            "\"year_over_year\"}"
+            'include.comparisons is {"mode": "previous_period"} or {"mode": "year_over_year"}'
         )
     mode = value["mode"]
     if mode not in COMPARISON_MODES or set(value) - {"mode", "match_day_of_week"}:

@@ -215,16 +215,17 @@ def _order(rows: list[tuple[Key, list[Any]]], query: Query) -> list[tuple[Key, l
     """Sort by ``order_by`` (stable passes, last key first), ties by the dimensions."""
     ordered = sorted(rows, key=lambda row: row[0])
     for name, direction in reversed(query.order_by):
-        if name in query.metrics:
-            i = query.metrics.index(name)
-            ordered.sort(key=lambda row, i=i: row[1][i], reverse=direction == "desc")
-        else:
-            j = query.dimensions.index(name)
-            ordered.sort(key=lambda row, j=j: row[0][j], reverse=direction == "desc")
+        is_metric = name in query.metrics
+        index = (query.metrics if is_metric else query.dimensions).index(name)
+
+        def key(row: tuple[Key, list[Any]], i: int = index, m: bool = is_metric) -> Any:
+            return row[1][i] if m else row[0][i]
+
+        ordered.sort(key=key, reverse=direction == "desc")
     return ordered
 
 
-def _change(metric: str, old: Any, new: Any) -> int | float | None:
+def _change(metric: str, old: float, new: float) -> int | float | None:
     """Plausible's change: points for bounce rate, else a whole percent (100 from zero)."""
     if metric == "bounce_rate":
         return new - old if old > 0 else None
@@ -249,4 +250,3 @@ def _echo(query: Query, period: Period, tz: str | dt.tzinfo) -> dict[str, Any]:
         "include": raw.get("include", {}),
         "pagination": {"limit": query.limit, "offset": query.offset},
     }
-

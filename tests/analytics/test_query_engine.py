@@ -2,13 +2,16 @@
 
 The data set is test_summary's (its docstring lists every event). Its six visits, by hand:
 
-  visit  day  key  entry     exit      source    referrer        browser/os/device         views customs duration
-  A1     D14  101  /         /blog     Google    google.com      Firefox/Linux/desktop     2     0       150 s
-  A2     D14  101  /pricing  /pricing  Direct    -               Firefox/Linux/desktop     1     1       0 s  (utm newsletter/email/spring)
-  B      D14  202  /         /         Direct    -               Chrome/Windows/desktop    1     0       12 s (bounce)
-  C      D15  303  /blog     /blog     Facebook  m.facebook.com  Chrome Mobile/Android/mobile 1  0       0 s  (bounce)
-  E      D15  505  /         /about    Google    google.com      Firefox/Linux/desktop     3     2       1260 s
-  A'     D15  111  /         /         Google    google.com      (not set)/Linux/desktop   1     0       0 s  (bounce)
+  visit day key  entry     exit      source    referrer        browser, os, device
+  A1    D14 101  /         /blog     Google    google.com      Firefox, Linux, desktop
+  A2    D14 101  /pricing  /pricing  Direct    -               Firefox, Linux, desktop
+  B     D14 202  /         /         Direct    -               Chrome, Windows, desktop
+  C     D15 303  /blog     /blog     Facebook  m.facebook.com  Chrome Mobile, Android, mobile
+  E     D15 505  /         /about    Google    google.com      Firefox, Linux, desktop
+  A'    D15 111  /         /         Google    google.com      (not set), Linux, desktop
+
+  page views, custom events, duration: A1 2, 0, 150 s; A2 1, 1, 0 s (UTM newsletter, email,
+  spring); B 1, 0, 12 s (bounce); C 1, 0, 0 s (bounce); E 3, 2, 1260 s; A' 1, 0, 0 s (bounce).
 
 D (key 404) sent only an engagement event: no visit. Custom events: Signup /pricing
 {plan: pro} (A2), Download /about {file: a.pdf} and Signup /about {plan: free} (E).
