@@ -22,6 +22,7 @@ of its first (or, for the exit page, last) page view. Two aggregations share tha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from string import Template
 from typing import Any
 
 from analytics.summary import DIRECT, NOT_SET, VISIT_GAP_SECONDS
@@ -38,7 +39,7 @@ NONE = "(none)"
 _BASE = f"""
 WITH
 marked AS (
-    SELECT day, visitor, ts, name, path, props, duration_ms, source, referrer_host,
+    SELECT day, visitor, ts, name, path, $props duration_ms, source, referrer_host,
            utm_source, utm_medium, utm_campaign, browser, os, device,
            name != 'engagement'
            AND ts - lagInFrame(ts, 1, toDateTime(0, 'UTC')) OVER (
@@ -91,7 +92,7 @@ visits AS (
 ev AS (
     SELECT
         n.day AS e_day, n.visitor AS e_visitor, n.visit AS e_visit, n.ts AS e_ts,
-        n.name AS e_name, n.path AS e_path, n.props AS e_props, n.duration_ms AS e_ms,
+        n.name AS e_name, n.path AS e_path, $e_props n.duration_ms AS e_ms,
         s_first, v_entry_page, v_exit_page, v_source, v_referrer, v_utm_source,
         v_utm_medium, v_utm_campaign, v_browser, v_os, v_device
     FROM numbered AS n
@@ -127,6 +128,22 @@ class Params:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"{{{name}:{type_}}}"
+
+
+def _base(needs_props: bool) -> str:
+    """The shared CTEs; the props map (the widest column) is read only when a query uses it."""
+    if needs_props:
+        return Template(_BASE).substitute(props="props,", e_props="n.props AS e_props,")
+    return Template(_BASE).substitute(props="", e_props="")
+
+
+def _uses_props(dimensions: tuple[str, ...], filters: tuple[Filter | Logic, ...]) -> bool:
+    def walk(node: Filter | Logic) -> bool:
+        if isinstance(node, Filter):
+            return node.dimension.startswith(PROPS_PREFIX)
+        return any(walk(child) for child in node.children)
+
+    return any(d.startswith(PROPS_PREFIX) for d in dimensions) or any(walk(f) for f in filters)
 
 
 def _time_expr(bucket: str, day: str, ts: str) -> str:
@@ -204,7 +221,7 @@ def event_query(
     group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dimensions)))}" if keys else ""
     # A group of engagement events alone (event:name "engagement") is not reported.
     having = "HAVING m_events > 0" if keys else ""
-    return f"""{_BASE}
+    return f"""{_base(_uses_props(dimensions, filters))}
 SELECT {"".join(k + ", " for k in keys)}
     uniqExactIf((e_day, e_visitor), e_name != 'engagement') AS m_visitors,
     uniqExactIf((e_day, e_visitor, e_visit), e_name != 'engagement') AS m_visits,
@@ -235,7 +252,7 @@ def visit_query(
             f"WHERE e_name != 'engagement' AND {_where(filters, params)})"
         )
     group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dimensions)))}" if keys else ""
-    return f"""{_BASE}
+    return f"""{_base(_uses_props(dimensions, filters))}
 SELECT {"".join(k + ", " for k in keys)}
     count() AS m_visits,
     sum(s_views) AS m_views,
