@@ -94,6 +94,7 @@ _INCLUDE_KEYS = frozenset({"imports", "time_labels", "total_rows", "comparisons"
 MAX_LIMIT = 10_000
 _MAX_CLAUSES = 100
 _MAX_DEPTH = 8
+_MAX_FILTERS = 100
 _MAX_PROP = 300
 
 
@@ -191,6 +192,8 @@ def parse_query(
         raise QueryError(str(e)) from None
     dimensions = _dimensions(body.get("dimensions", []))
     filters = tuple(_filter(f, 0) for f in _list(body.get("filters", []), "filters"))
+    if _count(filters) > _MAX_FILTERS:
+        raise QueryError(f"at most {_MAX_FILTERS} filters (counting the nested ones)")
     include = body.get("include", {})
     if not isinstance(include, dict):
         raise QueryError("include must be an object")
@@ -341,6 +344,10 @@ def _filter(value: Any, depth: int) -> Filter | Logic:
     return Filter(operator, dimension, tuple(clauses), case_sensitive)
 
 
+def _count(nodes: tuple[Filter | Logic, ...]) -> int:
+    return sum(1 if isinstance(n, Filter) else 1 + _count(n.children) for n in nodes)
+
+
 def _order_by(
     value: Any, metrics: tuple[str, ...], dimensions: tuple[str, ...]
 ) -> tuple[tuple[str, str], ...]:
@@ -390,7 +397,10 @@ def _comparison(value: Any, period: Period) -> tuple[str | None, Period | None]:
             'include.comparisons is {"mode": "previous_period"} or {"mode": "year_over_year"}'
         )
     mode = value["mode"]
-    if mode not in COMPARISON_MODES or set(value) - {"mode", "match_day_of_week"}:
+    if set(value) - {"mode"}:
+        extra = sorted(set(value) - {"mode"})[0]
+        raise QueryError(f'include.comparisons.{extra[:40]} is not supported; give only "mode"')
+    if mode not in COMPARISON_MODES:
         raise QueryError(
             f"include.comparisons.mode must be one of {', '.join(COMPARISON_MODES)}; "
             f"got {str(mode)[:40]!r} (custom comparison ranges are not supported)"

@@ -238,6 +238,9 @@ BAD = [
     ({"include": {"time_labels": True}}, "include.time_labels needs a time dimension"),
     ({"include": {"comparisons": {"mode": "custom"}}}, "include.comparisons.mode must be one of"),
     ({"include": {"colours": True}}, "include.colours is not supported"),
+    ({"include": {"comparisons": {"mode": "previous_period", "match_day_of_week": True}}},
+     "include.comparisons.match_day_of_week is not supported"),
+    ({"filters": [["is", "event:page", [str(i)]] for i in range(101)]}, "at most 100 filters"),
     ({"interval": "date"}, "unknown key 'interval'"),
     ({"site_id": ""}, "site_id is required"),
 ]  # fmt: skip
