@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,14 @@ from kruimel.store import Store, StoreError
 
 from .dates import time_bucket, time_labels
 from .parse import EVENT_DIMENSIONS, PROPS_PREFIX, Filter, Logic, Query, QueryError
-from .sql import Params, event_query, first_day_query, regex_check_query, visit_query
+from .sql import (
+    Params,
+    event_query,
+    first_day_query,
+    regex_check_query,
+    visit_only_query,
+    visit_query,
+)
 
 __all__ = ["run_query"]
 
@@ -128,34 +135,35 @@ async def _rows(
     """Every group of ``query`` over ``period``, with its metric values in query order."""
     base = {"site": site, "from": period.start, "to": period.end, "tz": tz}
     event_dims = any(d in EVENT_DIMENSIONS or d.startswith(PROPS_PREFIX) for d in query.dimensions)
+    event_filters = any(
+        d in EVENT_DIMENSIONS or d.startswith(PROPS_PREFIX) for d in query.filter_dimensions()
+    )
+    # Without event dimensions, event filters, hours or time on page, the visits alone
+    # answer every metric (a visit's events all fall in its group): one cheaper pass.
+    visits_only = not (
+        event_dims or event_filters or bucket == "hour" or "time_on_page" in query.metrics
+    )
     needs_visits = bool(_VISIT_METRICS.intersection(query.metrics)) and not event_dims
     results: dict[str, list[tuple[Any, ...]]] = {}
 
-    async def fetch(name: str, sql: str, params: Params) -> None:
+    async def fetch(name: str, build: Callable[..., str], dims: tuple[str, ...]) -> None:
+        params = Params()
+        sql = build(dims, bucket if dims else None, query.filters, params)
         results[name] = await store.aquery(sql, base | params.values)
 
     async with anyio.create_task_group() as tg:
-        events_params = Params()
-        tg.start_soon(
-            fetch,
-            "events",
-            event_query(query.dimensions, bucket, query.filters, events_params),
-            events_params,
-        )
-        if needs_visits:
-            visits_params = Params()
-            tg.start_soon(
-                fetch,
-                "visits",
-                visit_query(query.dimensions, bucket, query.filters, visits_params),
-                visits_params,
-            )
+        if visits_only:
+            tg.start_soon(fetch, "both", visit_only_query, query.dimensions)
+        else:
+            tg.start_soon(fetch, "events", event_query, query.dimensions)
+            if needs_visits:
+                tg.start_soon(fetch, "visits", visit_query, query.dimensions)
         if "percentage" in query.metrics:
-            total_params = Params()
-            tg.start_soon(
-                fetch, "total", event_query((), None, query.filters, total_params), total_params
-            )
+            tg.start_soon(fetch, "total", visit_only_query if visits_only else event_query, ())
     n = len(query.dimensions)
+    if visits_only:
+        results["events"] = [row[: n + 6] for row in results["both"]]
+        results["visits"] = [row[:n] + row[n + 6 :] for row in results["both"]]
     events = {_key(row[:n], bucket): row[n:] for row in results["events"]}
     visits = {_key(row[:n], bucket): row[n:] for row in results.get("visits", [])}
     total_visitors = int(results["total"][0][0]) if "total" in results else 0

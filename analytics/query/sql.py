@@ -29,7 +29,15 @@ from analytics.summary import DIRECT, NOT_SET, VISIT_GAP_SECONDS
 
 from .parse import PROPS_PREFIX, Filter, Logic
 
-__all__ = ["NONE", "Params", "event_query", "first_day_query", "regex_check_query", "visit_query"]
+__all__ = [
+    "NONE",
+    "Params",
+    "event_query",
+    "first_day_query",
+    "regex_check_query",
+    "visit_only_query",
+    "visit_query",
+]
 
 # A custom property an event did not send (Plausible's label).
 NONE = "(none)"
@@ -255,6 +263,37 @@ def visit_query(
     return f"""{_base(_uses_props(dimensions, filters))}
 SELECT {"".join(k + ", " for k in keys)}
     count() AS m_visits,
+    sum(s_views) AS m_views,
+    countIf(s_views = 1 AND s_customs = 0) AS m_bounces,
+    sum(toUInt64(s_last - s_first) * 1000 + s_engaged_ms) AS m_duration_ms
+FROM visits
+{where}
+{group}
+"""
+
+
+def visit_only_query(
+    dimensions: tuple[str, ...],
+    bucket: str | None,
+    filters: tuple[Filter | Logic, ...],
+    params: Params,
+) -> str:
+    """Every metric in one pass over the visits, without going back to the events: exact
+    when no dimension or filter is about single events and time is not cut into hours (a
+    visit's events then all share its group). Columns: ``d0..dN``, then the events columns
+    of :func:`event_query` (time on page 0), then the visits columns of :func:`visit_query`."""
+    keys = [f"{_visit_dimension(d, bucket)} AS d{i}" for i, d in enumerate(dimensions)]
+    where = f"WHERE {_where(filters, params)}" if filters else ""
+    group = f"GROUP BY {', '.join(f'd{i}' for i in range(len(dimensions)))}" if keys else ""
+    return f"""{_base(False)}
+SELECT {"".join(k + ", " for k in keys)}
+    uniqExact((s_day, s_visitor)) AS m_visitors,
+    count() AS m_visits,
+    sum(s_views) AS m_pageviews,
+    sum(s_views + s_customs) AS m_events,
+    0 AS m_engaged_ms,
+    0 AS m_page_visits,
+    count() AS m_visits_again,
     sum(s_views) AS m_views,
     countIf(s_views = 1 AND s_customs = 0) AS m_bounces,
     sum(toUInt64(s_last - s_first) * 1000 + s_engaged_ms) AS m_duration_ms

@@ -232,6 +232,28 @@ async def test_filters(loaded: Store, filters: list[Any], expected: list[int]) -
     assert await rows(loaded, metrics=F, filters=filters) == [([], expected)]
 
 
+@pytest.mark.parametrize(
+    ("dimensions", "filters"),
+    [
+        ([], []),
+        (["visit:source"], []),
+        (["time:day", "visit:browser"], [["is_not", "visit:os", ["Windows"]]]),
+        (["time:month", "visit:entry_page"], [["contains", "visit:referrer", ["google"]]]),
+    ],
+)
+async def test_visits_alone_answer_as_the_events_do(
+    loaded: Store, dimensions: list[str], filters: list[Any]
+) -> None:
+    """Queries without event dimensions or filters are answered from the visits alone; an
+    event filter that every event passes sends them through the events, with equal answers."""
+    metrics = [*ALL, "percentage"] if dimensions else ALL
+    every_event = [["is_not", "event:page", ["/nowhere"]]]
+    fast = await rows(loaded, metrics=metrics, dimensions=dimensions, filters=filters)
+    slow = await rows(loaded, metrics=metrics, dimensions=dimensions, filters=filters + every_event)
+    assert fast == slow
+    assert fast != []
+
+
 async def test_visit_metrics_of_filtered_visits(loaded: Store) -> None:
     # Visits with an event on /about: only E (3 views, not a bounce, 1260 s).
     got = await rows(
