@@ -78,6 +78,16 @@ async def test_summary_and_engine_agree(loaded: Store) -> None:
         got = await rows(loaded, metrics=["visitors", "visits"], dimensions=[dimension])
         name = {"sources": "source", "browsers": "browser", "devices": "device"}.get(key, key)
         assert got == [([e[name]], [e["visitors"], e["visits"]]) for e in summary[key]], key
+    # The summary leaves visits without a referrer out of its referrer list.
+    referrers = await rows(
+        loaded,
+        metrics=["visitors", "visits"],
+        dimensions=["visit:referrer"],
+        filters=[["is_not", "visit:referrer", ["Direct / None"]]],
+    )
+    assert referrers == [
+        ([e["referrer"]], [e["visitors"], e["visits"]]) for e in summary["referrers"]
+    ]
     series = await rows(loaded, metrics=["visitors", "pageviews"], dimensions=["time:day"])
     assert series == [
         ([p["date"]], [p["visitors"], p["pageviews"]])
