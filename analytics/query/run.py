@@ -27,7 +27,7 @@ import anyio
 from analytics.period import Period
 from kruimel.store import Store, StoreError
 
-from .dates import time_bucket, time_labels
+from .dates import comparison_period, time_bucket, time_labels
 from .parse import EVENT_DIMENSIONS, PROPS_PREFIX, Filter, Logic, Query, QueryError
 from .sql import (
     Params,
@@ -61,14 +61,16 @@ async def run_query(
         first = rows[0][0] if rows and rows[0][0] else None
         if isinstance(first, dt.date) and dt.date(1971, 1, 1) < first < period.end:
             period = dataclasses.replace(period, start=first)
-        query = dataclasses.replace(query, period=period)
+        mode = query.comparison_mode
+        comparison = comparison_period(period, mode) if mode else None
+        query = dataclasses.replace(query, period=period, comparison=comparison)
     bucket = time_bucket(query.time_dimension, period) if query.time_dimension else None
     main = await _rows(store, query, period, bucket, site, str(zone))
     labels = time_labels(bucket, period) if bucket else []
     if query.comparison is not None and query.dimensions == (query.time_dimension,):
         # A time series with comparisons lists every bucket (Plausible does the same).
         present = {key for key, _ in main}
-        zeros = [0] * len(query.metrics)
+        zeros = [_metric(m, (0,) * 6, (0,) * 4, 0) for m in query.metrics]
         main += [((label,), list(zeros)) for label in labels if (label,) not in present]
     ordered = _order(main, query)
     page = ordered[query.offset : query.offset + query.limit]
@@ -85,7 +87,9 @@ async def run_query(
             other = list(key)
             if index >= 0:
                 other[index] = to_other.get(key[index], "")
-            values = shifted.get(tuple(other), [0] * len(query.metrics))
+            values = shifted.get(
+                tuple(other), [_metric(m, (0,) * 6, (0,) * 4, 0) for m in query.metrics]
+            )
             result["comparison"] = {
                 "dimensions": other,
                 "metrics": values,
@@ -164,8 +168,8 @@ async def _rows(
     if visits_only:
         results["events"] = [row[: n + 6] for row in results["both"]]
         results["visits"] = [row[:n] + row[n + 6 :] for row in results["both"]]
-    events = {_key(row[:n], bucket): row[n:] for row in results["events"]}
-    visits = {_key(row[:n], bucket): row[n:] for row in results.get("visits", [])}
+    events = {_key(row[:n]): row[n:] for row in results["events"]}
+    visits = {_key(row[:n]): row[n:] for row in results.get("visits", [])}
     total_visitors = int(results["total"][0][0]) if "total" in results else 0
     if not query.dimensions:
         keys: list[Key] = [()]
@@ -179,17 +183,9 @@ async def _rows(
     return out
 
 
-def _key(values: Sequence[Any], bucket: str | None) -> Key:
-    """Dimension values as the API writes them (dates ISO, hours 'YYYY-MM-DD HH:00:00')."""
-    out = []
-    for value in values:
-        if isinstance(value, dt.datetime):
-            out.append(value.strftime("%Y-%m-%d %H:00:00"))
-        elif isinstance(value, dt.date):
-            out.append(value.isoformat())
-        else:
-            out.append(str(value))
-    return tuple(out)
+def _key(values: Sequence[Any]) -> Key:
+    """Dimension values as the API writes them: dates ISO; hours arrive as text already."""
+    return tuple(v.isoformat() if isinstance(v, dt.date) else str(v) for v in values)
 
 
 def _metric(

@@ -21,6 +21,7 @@ Engagement: /blog 30 s (A1), / 12 s (B), / 5 s, /about 45 s and 15 s (E).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -400,6 +401,13 @@ async def test_all_time_starts_at_the_first_stored_day(loaded: Store) -> None:
     answer = await run_query(loaded, query, site=SITE, tz=TZ)
     assert answer["results"] == [{"metrics": [9], "dimensions": []}]
     assert answer["query"]["date_range"][0].startswith(D14.isoformat())
+    # Compared with as many days before the first one (D14 - 3 .. D13): nothing there.
+    compared = parse_query(body | {"include": {"comparisons": {"mode": "previous_period"}}},
+                           tz=TZ, today=D16)  # fmt: skip
+    answer = await run_query(loaded, compared, site=SITE, tz=TZ)
+    assert answer["results"][0]["comparison"] == {
+        "dimensions": [], "metrics": [0], "change": [100]
+    }  # fmt: skip
 
 
 async def test_relative_ranges_count_from_the_site_s_today(loaded: Store) -> None:
@@ -417,4 +425,13 @@ async def test_relative_ranges_count_from_the_site_s_today(loaded: Store) -> Non
 async def test_empty_period_and_empty_breakdown(loaded: Store) -> None:
     far = [(D13 - dt.timedelta(days=40)).isoformat(), (D13 - dt.timedelta(days=30)).isoformat()]
     assert await rows(loaded, metrics=ALL, date_range=far) == [([], [0, 0, 0, 0.0, 0, 0, 0])]
+    zero_filled = await ask(
+        loaded,
+        metrics=["views_per_visit", "visits"],
+        date_range=far,
+        dimensions=["time:day"],
+        include={"comparisons": {"mode": "previous_period"}},
+    )
+    assert {json.dumps(r["metrics"]) for r in zero_filled["results"]} == {"[0.0, 0]"}
+    assert len(zero_filled["results"]) == 11
     assert await rows(loaded, metrics=["visitors"], date_range=far, dimensions=["event:page"]) == []
