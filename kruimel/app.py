@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from analytics import AnalyticsConfig, Collector
+from analytics.query import make_query_endpoint
 from consent import CONSENT_LOG_COLUMNS, ConsentConfig, ConsentLog, ConsentMiddleware
 from kruimel.forwarded import TrustedSchemeMiddleware
 from kruimel.store import Store
@@ -96,7 +97,9 @@ def _compose(
 
     mounts: list[BaseRoute] = []
     if collector is not None:
-        mounts.append(Mount("/_analytics", app=collector))
+        # The query API sits before the collector's mount, which would answer 404 for it.
+        query = make_query_endpoint(collector.config, store, collector.flush)
+        mounts += [Route("/_analytics/api/v2/query", query), Mount("/_analytics", app=collector)]
     inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
     if consent is None:
         return inner

@@ -1,4 +1,4 @@
-"""The ``kruimel`` command: ``demo``, ``serve``, ``migrate``, ``summary``.
+"""The ``kruimel`` command: ``demo``, ``serve``, ``migrate``, ``summary``, ``query``.
 
 Every failure a user can fix ends in one line on stderr that says what to do, and exit
 status 2; tracebacks are for bugs.
@@ -158,6 +158,10 @@ def _parser() -> argparse.ArgumentParser:
         "open the store)",
     )
     summary.set_defaults(run=_summary)
+
+    from kruimel.query_cli import add_query_command  # its own module: the query's logic
+
+    add_query_command(sub, _store_args)
     return parser
 
 
