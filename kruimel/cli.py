@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 from kruimel import __version__
+from kruimel.stack import serving_stack
 from kruimel.store import StoreError, StoreLockedError
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"'{base}/_analytics/api/summary?site={args.site}&period=7d'",
         flush=True,
     )
+    log.info("serving with %s", serving_stack())
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -176,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as e:
         raise CliError(f"{args.config}: {e}") from e
     print(f"Kruimel collector on http://{args.host}:{args.port}/_analytics/", flush=True)
+    log.info("serving with %s", serving_stack())
     uvicorn.run(
         app,
         host=args.host,
