@@ -420,14 +420,14 @@ def _stack(http: str, loop: str) -> str:
 def run(args: argparse.Namespace) -> str:
     names = [n for n in SERVERS if args.with_h11 or SERVERS[n][1] == FAST]
     script: Path | None = None
-    client = "a Python asyncio client in its own process (wrk is not installed)"
+    client = f"a Python asyncio client in its own process, {args.conns} connections"
     rates: dict[str, list[float]] = {n: [] for n in names}
     cpu_us: dict[str, list[float]] = {n: [] for n in names}
     shares: dict[str, list[float]] = {n: [] for n in names}
     cpu_shares: dict[str, list[float]] = {n: [] for n in names}
     collected = 0
     with tempfile.TemporaryDirectory(prefix="kruimel-bench-") as tmp:
-        if shutil.which("wrk"):
+        if shutil.which("wrk") and not args.python_client:
             script = Path(tmp) / "events.lua"
             script.write_text(_lua(_events(1000)))
             client = f"wrk -t1 -c{args.conns} with a Lua script of 1000 rotating events"
@@ -511,6 +511,9 @@ def main() -> None:
     parser.add_argument("--conns", type=int, default=32)
     parser.add_argument("--with-h11", action="store_true", help="also the h11 + asyncio stack")
     parser.add_argument("--profile-events", type=int, default=5000)
+    parser.add_argument(
+        "--python-client", action="store_true", help="the Python client even where wrk is"
+    )
     parser.add_argument("--quick", action="store_true", help="6 rounds of 2 s: under 2 minutes")
     parser.add_argument(
         "--load-note",

@@ -18,7 +18,10 @@ iframe served active) and for one who carries only the app's own session cookie,
 page of the same kind, a small JSON endpoint (without cookies, with the consent cookie, with
 a session cookie) and a static file (the non-HTML responses).
 
-    .venv/bin/python bench/middleware.py [--rounds 30] [--requests 1000] [--sessions 3]
+    .venv/bin/python bench/middleware.py [--rounds 30] [--requests 1000] [--sessions 3] [--quick]
+
+The servers run uvicorn on httptools + uvloop (the stack ``kruimel demo`` and ``serve`` run);
+every table names it. ``--quick`` (6 rounds of 300 requests, one pair) takes about a minute.
 
 writes the table to bench/results/middleware.txt as well.
 """
@@ -43,6 +46,9 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "middleware.txt"
 SECRET = "bench-secret-key-0123456789abcdef0123"
 PIPELINE = 16
+# The fast stack kruimel demo/serve run (uvicorn's "auto" picks it where it is installed):
+# on h11 + asyncio the server's own cost hides much of the middleware's.
+HTTP, LOOP = "httptools", "uvloop"
 # An undecided visitor who carries the app's own cookie (a session, a cart).
 SESSION = "sessionid=7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b"
 
@@ -240,7 +246,15 @@ def _serve(kind: str, port: int) -> None:
     _pin(1)
 
     app = make_app(kind == "consent")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        http=HTTP,
+        loop=LOOP,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _free_port() -> int:
@@ -322,6 +336,15 @@ def _session(
             server.wait(timeout=10)
 
 
+_LOAD_NOTE = "the machine was shared with other work while this ran"
+
+
+def _stack() -> str:
+    import uvicorn
+
+    return f"uvicorn {uvicorn.__version__}, {HTTP} + {LOOP}, 1 worker"
+
+
 def _table(
     cases: list[Case],
     rates: dict[tuple[str, str], list[float]],
@@ -339,7 +362,8 @@ def _table(
         f"{rounds} rounds x {count} pipelined keep-alive requests per case and server, over"
         f" {sessions} pairs of fresh server processes; the two servers take turns every"
         f" {PIPELINE} requests on one CPU, the client on another;",
-        f"Python {platform.python_version()}, uvicorn (h11), {os.cpu_count()} CPUs of a shared VM",
+        f"Python {platform.python_version()}, {_stack()}, {os.cpu_count()} CPUs of a shared"
+        f" VM; {_LOAD_NOTE}",
         "",
         f"{'':<36} {'server CPU us/request':^38} {'wall clock req/s':^24}",
         f"{'case':<36} {'bare':>6} {'with':>6} {'ratio':>7} {'rounds':>15}"
@@ -427,11 +451,18 @@ def in_process(cases: list[Case], rounds: int, count: int) -> list[str]:
 
 
 def main() -> None:
+    global _LOAD_NOTE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
         "--sessions", type=int, default=3, help="fresh server pairs to spread the rounds over"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="6 rounds of 300 requests, 1 pair: about 1 minute"
+    )
+    parser.add_argument(
+        "--load-note", default=_LOAD_NOTE, help="how loaded the machine was, for the report"
     )
     parser.add_argument("--serve", choices=["bare", "consent"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -439,6 +470,9 @@ def main() -> None:
     if args.serve:
         _serve(args.serve, args.port)
         return
+    _LOAD_NOTE = args.load_note
+    if args.quick:
+        args.rounds, args.requests, args.sessions = 6, 300, 1
     rounds = max(1, min(args.rounds, 60))
     sessions = max(1, min(args.sessions, rounds))
     table = run(rounds, max(50, min(args.requests, 20_000)), sessions)
