@@ -231,11 +231,13 @@ def _lua(events: list[tuple[dict[str, str], bytes]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _wrk(port: int, seconds: float, conns: int, script: Path) -> tuple[int, float]:
-    """Run wrk against ``port``: completed requests (all must be 2xx), and wrk's req/s."""
+def _wrk(port: int, seconds: float, conns: int, script: Path) -> tuple[int, float, float]:
+    """Run wrk against ``port``: completed requests (all must be 2xx), wrk's req/s and its
+    99th percentile latency in ms."""
     result = subprocess.run(
         [
             "wrk",
+            "--latency",
             "-t1",
             f"-c{conns}",
             f"-d{max(1, round(seconds))}s",
@@ -256,9 +258,11 @@ def _wrk(port: int, seconds: float, conns: int, script: Path) -> tuple[int, floa
         raise SystemExit(f"wrk saw failed requests:\n{out}")
     found = re.search(r"(\d+) requests in", out)
     rate = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if found is None or rate is None:
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    if found is None or rate is None or p99 is None:
         raise SystemExit(f"unexpected wrk output:\n{out}")
-    return int(found.group(1)), float(rate.group(1))
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return int(found.group(1)), float(rate.group(1)), float(p99.group(1)) * scale
 
 
 async def _python_load(port: int, seconds: float, conns: int) -> int:
@@ -300,8 +304,9 @@ async def _python_load(port: int, seconds: float, conns: int) -> int:
     return done
 
 
-def _load(port: int, seconds: float, conns: int, script: Path | None) -> tuple[int, float]:
-    """Load ``port`` for ``seconds``: (completed requests, requests per second)."""
+def _load(port: int, seconds: float, conns: int, script: Path | None) -> tuple[int, float, float]:
+    """Load ``port`` for ``seconds``: completed requests, requests per second and the 99th
+    percentile latency in ms (NaN from the Python client, which does not keep them)."""
     if script is not None:
         return _wrk(port, seconds, conns, script)
     out = subprocess.run(
@@ -310,7 +315,7 @@ def _load(port: int, seconds: float, conns: int, script: Path | None) -> tuple[i
         text=True,
         check=True,
     ).stdout
-    return int(out.strip()), int(out.strip()) / seconds
+    return int(out.strip()), int(out.strip()) / seconds, float("nan")
 
 
 def _count_rows(store_dir: str) -> int:
@@ -425,6 +430,7 @@ def run(args: argparse.Namespace) -> str:
     cpu_us: dict[str, list[float]] = {n: [] for n in names}
     shares: dict[str, list[float]] = {n: [] for n in names}
     cpu_shares: dict[str, list[float]] = {n: [] for n in names}
+    p99s: dict[str, list[float]] = {n: [] for n in names}
     collected = 0
     with tempfile.TemporaryDirectory(prefix="kruimel-bench-") as tmp:
         if shutil.which("wrk") and not args.python_client:
@@ -438,7 +444,7 @@ def run(args: argparse.Namespace) -> str:
                 data.mkdir()
                 servers[name] = _start(name, str(data))
             for name, (_, port) in servers.items():  # warm-up: salts, caches, JIT-free imports
-                done, _ = _load(port, 1, args.conns, script)
+                done, _, _ = _load(port, 1, args.conns, script)
                 collected += done if SERVERS[name][0] == "collector" else 0
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]
@@ -447,7 +453,8 @@ def run(args: argparse.Namespace) -> str:
                 for name in order:
                     proc, port = servers[name]
                     cpu0 = _cpu_seconds(proc.pid)
-                    done, rate[name] = _load(port, args.seconds, args.conns, script)
+                    done, rate[name], p99 = _load(port, args.seconds, args.conns, script)
+                    p99s[name].append(p99)
                     cost[name] = (_cpu_seconds(proc.pid) - cpu0) / done * 1e6
                     rates[name].append(rate[name])
                     cpu_us[name].append(cost[name])
@@ -474,14 +481,14 @@ def run(args: argparse.Namespace) -> str:
         f"load: {client}; {args.load_note}.",
         "",
         f"{'server':<29}{'stack':<40}{'req/s':>22}{'CPU us/req':>18}"
-        f"{'share of the limit':>24}{'by CPU':>18}",
+        f"{'share of the limit':>24}{'by CPU':>18}{'p99 ms':>22}",
     ]
     for name in names:
         http, loop = SERVERS[name][1]
         lines.append(
             f"{name:<29}{_stack(http, loop):<40}{span(rates[name], '.0f'):>22}"
             f"{span(cpu_us[name], '.0f'):>18}{span(shares[name], '.2f'):>24}"
-            f"{span(cpu_shares[name], '.2f'):>18}"
+            f"{span(cpu_shares[name], '.2f'):>18}{span(p99s[name], '.1f'):>22}"
         )
     lines += [
         "",
