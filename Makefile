@@ -3,18 +3,20 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint typecheck unit browser-deps screenshots bench bench-deps clean
+.PHONY: demo test lint typecheck unit browser-deps screenshots bench bench-deps clean assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[embedded,test]'
 	touch $@
 
-## Serve the demo site on http://127.0.0.1:8000 with the embedded chDB store.
+## Serve the demo site on http://127.0.0.1:$(PORT) (default 8000; make demo PORT=8080) with the embedded chDB store.
+PORT ?= 8000
 demo: $(STAMP)
-	$(VENV)/bin/kruimel demo
+	$(VENV)/bin/kruimel demo --port $(PORT)
 
 ## Lint, type-check and run every test (unit, integration, real browser).
 # The browser tests run in a pytest process of their own: Playwright's sync API keeps an event
@@ -23,9 +25,24 @@ test: $(STAMP) browser-deps lint typecheck
 	$(PY) -m pytest --ignore=tests/browser
 	$(PY) -m pytest tests/browser
 
-lint: $(STAMP)
+## Fast feedback: every test except the real-browser ones and those marked slow.
+unit: $(STAMP) $(NPM_STAMP)
+	$(PY) -m pytest --ignore=tests/browser -m "not slow and not browser"
+
+lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check consent analytics kruimel tests bench examples
+	npx --no-install eslint static/banner/src static/banner/build.mjs eslint.config.js
+
+## The browser scripts (static/banner/*.js, .gz, .br) from static/banner/src/ and
+## kruimel/shared.json, with esbuild. Commit the result: Python users never need Node.
+assets: $(NPM_STAMP)
+	node static/banner/build.mjs
+
+# esbuild and eslint, pinned in package.json / package-lock.json.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

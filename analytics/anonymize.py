@@ -11,7 +11,7 @@ level  IPv4 keeps    IPv6 keeps (Matomo's masks)
 =====  ============  ========================================
 
 An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) gets the IPv4 rule, as in Matomo. Level 0
-(no masking) is not offered: it is not anonymisation (see REGULATION.md item 14).
+(no masking) is not offered: it is not anonymisation (see docs/REGULATION.md item 14).
 """
 
 from __future__ import annotations

@@ -102,8 +102,8 @@ class SummaryEndpoint:
         if self._token is None:
             return _error(
                 401,
-                "the server has no API token set: set KRUIMEL_API_TOKEN (or [analytics] "
-                "api_token) to use the summary API",
+                "the server has no API token set: set KRUIMEL_API_TOKEN in the server's "
+                "environment to use the summary API",
                 challenge,
             )
         scheme, _, given = header.partition(" ")

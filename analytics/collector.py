@@ -250,7 +250,7 @@ class Collector:
         day = now.astimezone(site.tz).date()
         signal = "gpc" if gpc else "optout" if optout else "dnt" if dnt and site.honor_dnt else ""
         if signal:
-            # Honoured, and logged as a count with no identifier (REGULATION 15).
+            # Honoured, and logged as a count with no identifier (docs/REGULATION.md item 15).
             try:
                 self.filtered.append(((site.domain, day, "signal:" + signal, 1),))
             except Backpressure:
@@ -272,6 +272,7 @@ class Collector:
             row = build_row(event, site, page, referrer, ua, visitor, now, day)
             self.events.append((row,))
         except Backpressure as e:
+            self.store.outage.refused(e)
             await _json(
                 send,
                 503,
@@ -279,10 +280,10 @@ class Collector:
                 [*cors, (b"retry-after", str(e.retry_after).encode())],
             )
             return
-        except StoreError:
+        except StoreError as e:
             # no salt for today (ClickHouse down at the first event of a day) or the journal
             # cannot be written; the event is not acknowledged, the client may retry
-            log.exception("could not accept an event for %s", site.domain)
+            self.store.outage.refused(e)  # counted, not a traceback per request
             await _json(
                 send,
                 503,

@@ -44,7 +44,7 @@ __all__ = [
 
 DEFAULT_RETENTION_MONTHS = 25
 # Raw analytics data may be kept at most 25 months for the consent exemption
-# (CNIL audience measurement; ../shared/REGULATION.md item 14).
+# (CNIL audience measurement; docs/REGULATION.md item 14).
 MAX_RETENTION_MONTHS = 25
 
 # Column order of a row handed to the writer (kruimel.store.writer) for the events table.

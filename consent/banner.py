@@ -19,6 +19,8 @@ from markupsafe import Markup, escape
 
 from kruimel.assets import asset_url
 
+from .i18n import human_lifetime
+
 if TYPE_CHECKING:
     from consent.config import Category, ConsentConfig, CookieSpec, Service
     from consent.state import ConsentState
@@ -71,11 +73,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "provider": "Aanbieder",
         "purpose": "Doel",
         "lifetime": "Bewaartermijn",
-        "session": "tot het einde van het bezoek",
-        "minutes": "{n} minuten",
-        "hours": "{n} uur",
-        "days": "{n} dagen",
-        "day": "1 dag",
         "more": "Meer informatie",
         "save": "Keuze opslaan",
         "withdraw": "Toestemming intrekken",
@@ -116,11 +113,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "provider": "Provider",
         "purpose": "Purpose",
         "lifetime": "Lifetime",
-        "session": "until the end of the visit",
-        "minutes": "{n} minutes",
-        "hours": "{n} hours",
-        "days": "{n} days",
-        "day": "1 day",
         "more": "More information",
         "save": "Save choice",
         "withdraw": "Withdraw consent",
@@ -242,17 +234,6 @@ def _first_layer(config: ConsentConfig, state: ConsentState, lang: str, next_url
     )
 
 
-def _lifetime(cookie: CookieSpec, t: dict[str, str]) -> str:
-    days = cookie.max_age_days
-    if days is None:
-        return t["session"]
-    if days * 24 < 1:
-        return t["minutes"].format(n=round(days * 24 * 60))
-    if days < 1:
-        return t["hours"].format(n=round(days * 24))
-    return t["day"] if days == 1 else t["days"].format(n=f"{days:g}")
-
-
 def _service(service: Service, lang: str, t: dict[str, str]) -> Markup:
     cookies = Markup("").join(
         Markup(
@@ -264,7 +245,8 @@ def _service(service: Service, lang: str, t: dict[str, str]) -> Markup:
             purpose_label=t["purpose"],
             purpose=_local(c.purpose, lang),
             lifetime_label=t["lifetime"],
-            lifetime=_lifetime(c, t),
+            # The declaration page says it the same way (one form per cookie).
+            lifetime=human_lifetime(c.max_age_days, lang),
             provider_label=t["provider"],
             provider=c.provider or service.provider,
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
+from kruimel import shared
 from kruimel.optout import OPTOUT_COOKIE, OPTOUT_MAX_AGE
 
 from .errors import ConsentConfigError
@@ -259,8 +260,12 @@ def _kruimel_service(config: ConsentConfig, category: str) -> Service:
             CookieSpec(
                 OPTOUT_COOKIE,
                 {
-                    "nl": "Uw bezwaar tegen de anonieme statistieken; bevat geen id",
-                    "en": "Your objection to the anonymous statistics; holds no id",
+                    "nl": "Uw bezwaar tegen de anonieme statistieken; bevat geen id. Blijft "
+                    "langer dan uw cookiekeuze: een bezwaar (AVG art. 21) is geen toestemming "
+                    "die opnieuw wordt gevraagd, en zou anders ongemerkt vervallen",
+                    "en": "Your objection to the anonymous statistics; holds no id. Kept "
+                    "longer than your cookie choice: an objection (GDPR art. 21) is not a "
+                    "consent that is asked again, and would otherwise lapse unnoticed",
                 },
                 OPTOUT_MAX_AGE / 86400,
                 provider=config.controller,
@@ -287,9 +292,9 @@ class ConsentConfig:
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
     lifetime_days: int = 182
     default_language: str = "nl"
-    cookie_name: str = "kruimel_consent"
-    language_cookie: str = "kruimel_lang"
-    prefix: str = "/_consent"
+    cookie_name: str = shared.CONSENT_COOKIE
+    language_cookie: str = shared.LANGUAGE_COOKIE
+    prefix: str = shared.CONSENT_PREFIX
     record_retention_months: int = 13
     cors_origins: tuple[str, ...] = ()
     manage_button: ManageButton = "bottom-left"
@@ -447,7 +452,7 @@ class ConsentConfig:
         source: str = "kruimel.toml [consent]",
         secret_keys: tuple[str, ...] = (),
     ) -> ConsentConfig:
-        """Build from the ``[consent]`` table of ``kruimel.toml`` (see :mod:`consent.loader`).
+        """Build from the ``[consent]`` table of ``kruimel.toml`` (see ``kruimel.settings``).
 
         :param secret_keys: overrides the environment, e.g. the demo's generated key.
         :raises ConsentConfigError: naming the key (with ``source``) and what to change.

@@ -17,24 +17,19 @@ so the same settings then go out as ``data-*`` attributes on ``{prefix}/static/c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 from markupsafe import escape
 
 from kruimel.assets import asset_url
+from kruimel.shared import GTAG_TYPES, GTAG_WAIT_MS
 
 from .config import ConsentConfig
 from .state import ConsentState
 
 __all__ = ["GTAG_TYPES", "WAIT_FOR_UPDATE", "ConsentMode"]
 
-# Category -> Consent Mode types; the same table as ``C.gtag`` in static/banner/banner.js.
-GTAG_TYPES: Mapping[str, tuple[str, ...]] = {
-    "analytics": ("analytics_storage",),
-    "marketing": ("ad_storage", "ad_user_data", "ad_personalization"),
-    "preferences": ("functionality_storage", "personalization_storage"),
-}
-WAIT_FOR_UPDATE = 500
+# Category -> Consent Mode types: kruimel/shared.json, which banner.js bundles too.
+WAIT_FOR_UPDATE = GTAG_WAIT_MS
 _SCRIPT = "consent-mode.js"
 
 

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import cookie_parser
 
+from kruimel import shared
+
 from .config import ConsentConfig
 from .state import ConsentState
 
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 SALT = "kruimel.consent.v1"
-TOKEN_HEADER = "x-kruimel-consent"  # cross-origin callers send the token here
+TOKEN_HEADER = shared.TOKEN_HEADER.lower()  # cross-origin callers send the token here
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 _SKEW = timedelta(minutes=5)
 ReadStatus = Literal["absent", "valid", "invalid", "expired", "outdated"]

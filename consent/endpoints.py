@@ -16,6 +16,7 @@ wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from typing import Any
@@ -81,6 +82,33 @@ def safe_next(value: str | None, own_origin: str, fallback: str = "/") -> str:
     if not value.startswith("/") or value.startswith("//"):
         return fallback
     return value
+
+
+def _refusal(source: str | None, own_origin: str, scope: Scope) -> str:
+    """Why a decision was refused; for the one mix-up that is a setting, which one.
+
+    An ``https`` page whose request reached the server as ``http`` came through a proxy that
+    terminates HTTPS but whose ``X-Forwarded-Proto`` is not believed. Its address is shown
+    masked (a network to trust), never as it is.
+    """
+    if source != "https://" + own_origin.removeprefix("http://"):
+        return "cross-site request refused"
+    client = scope.get("client")
+    seen = ""
+    if client:
+        try:
+            peer = ipaddress.ip_address(str(client[0]))
+            prefix = 24 if peer.version == 4 else 64
+            network = ipaddress.ip_network(f"{peer}/{prefix}", strict=False)
+            seen = f" (this request came from {network})"
+        except ValueError:
+            seen = ""
+    return (
+        "cross-site request refused: the page is https but the request reached the server "
+        "as http. If a proxy terminates HTTPS in front of it, add the proxy's address to "
+        f"trusted_proxies{seen} ([analytics] trusted_proxies or kruimel serve "
+        "--trusted-proxy; for your own server, its proxy-headers setting)"
+    )
 
 
 class ConsentEndpoints:
@@ -162,8 +190,9 @@ class _Exchange:
             return self.finish(await handler())
         except ConsentRequestError as e:
             return self.finish(JSONResponse({"error": e.message}, e.status, _NO_STORE))
-        except StoreError:
-            log.exception("consent log unavailable")
+        except StoreError as e:
+            if self.app.log is not None:  # counted by the store's outage log, no traceback
+                self.app.log.store.outage.refused(e)
             return self.finish(
                 JSONResponse({"error": "could not store the decision; try again"}, 503, _NO_STORE)
             )
@@ -187,7 +216,7 @@ class _Exchange:
         else:
             return  # no browser omits all three: a server-side client, not a forged form
         if source != self.own_origin and source not in self.config.cors_origins:
-            raise ConsentRequestError(403, "cross-site request refused")
+            raise ConsentRequestError(403, _refusal(source, self.own_origin, self.scope))
 
     def preflight(self, methods: list[str]) -> Response:
         if self.cors is None:
@@ -433,7 +462,8 @@ class _Exchange:
         secure = "; Secure" if self.scheme == "https" else ""
         max_age = self.config.lifetime_days * 86400  # no longer than the consent itself
         value = f"{self.config.language_cookie}={self.lang}; Max-Age={max_age}; Path=/"
-        value += f"; SameSite=Lax{secure}"
+        # HttpOnly: only the server reads it (no script in static/banner does).
+        value += f"; SameSite=Lax{secure}; HttpOnly"
         append_header(response.raw_headers, b"set-cookie", value.encode("latin-1"))
 
     def set_cookies(self, response: Response, state: ConsentState) -> None:

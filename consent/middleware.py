@@ -28,8 +28,10 @@ from .banner import render_banner, render_head, render_manage
 from .config import ConsentConfig
 from .consent_mode import ConsentMode
 from .cookie import TOKEN_HEADER, read_cookie
+from .encoding import PageCodec, page_codec
 from .endpoints import ConsentEndpoints
 from .errors import ConsentConfigError
+from .frameworks import check_placement
 from .guard import CookieGuard
 from .i18n import choose_language
 from .records import ConsentLog
@@ -134,7 +136,8 @@ class ConsentMiddleware:
         lifespan startup: the middleware takes part in the lifespan protocol (and answers it
         alone for an app that does not speak it). A ``BatchWriter`` behind the log is the
         host's to start and stop.
-    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``.
+    :raises ConsentConfigError: ``config`` is not a ``ConsentConfig``, or the middleware
+        was placed where it cannot see ``/_consent`` (Litestar's ``DefineMiddleware``).
     """
 
     def __init__(self, app: ASGIApp, config: ConsentConfig, log: ConsentLog | None = None) -> None:
@@ -144,6 +147,7 @@ class ConsentMiddleware:
                 f"give a consent.ConsentConfig, not {type(config).__name__}",
                 source="ConsentMiddleware",
             )
+        check_placement(app)  # e.g. not per route under Litestar (frameworks.py)
         self.app = app
         self.config = config
         self.log = log
@@ -340,19 +344,28 @@ class ConsentMiddleware:
 
     async def _lifespan(self, log: ConsentLog, scope: Scope, receive: Receive, send: Send) -> None:
         # The log's table must exist before the first decision. The startup message is
-        # caught on its way to the app, so the app's own startup runs after it (and fails,
-        # as the server expects, when the store cannot be reached).
-        took_part = False
+        # caught on its way to the app, so the app's own startup runs after it. When the log
+        # cannot start, the server is told (lifespan.startup.failed) and the app's lifespan
+        # ends here: a server then exits, with lifespan "on" or "auto" alike, instead of
+        # serving 503s to every decision.
+        took_part = failed = False
 
         async def receive_with_log() -> Message:
-            nonlocal took_part
+            nonlocal took_part, failed
             took_part = True
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await log.start()
+                try:
+                    await log.start()
+                except Exception as exc:
+                    failed = True
+                    await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
+                    raise _LogStartFailed from exc
             return message
 
         async def send_with_log(message: Message) -> None:
+            if failed:
+                return  # the server already heard why the startup failed
             # After the app has shut down: release a store the log opened itself.
             if message["type"] == "lifespan.shutdown.complete":
                 await log.close()
@@ -361,12 +374,24 @@ class ConsentMiddleware:
         try:
             await self.app(scope, receive_with_log, send_with_log)
         except Exception:
+            if failed:
+                return
             if took_part:
                 raise
+        if failed:
+            return
         if not took_part:
             # The app does not speak lifespan (it raised or returned at once, as Django and
             # bare apps do): answer the protocol for the log alone.
             await _answer_lifespan(log, receive, send)
+
+
+class _LogStartFailed(Exception):
+    """Ends the app's lifespan when the consent log could not start."""
+
+
+def _failure(exc: BaseException) -> str:
+    return f"the consent log could not start: {exc}"
 
 
 async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> None:
@@ -376,7 +401,7 @@ async def _answer_lifespan(log: ConsentLog, receive: Receive, send: Send) -> Non
             try:
                 await log.start()
             except Exception as exc:
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                await send({"type": "lifespan.startup.failed", "message": _failure(exc)})
                 return
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
@@ -395,13 +420,24 @@ class _Responder:
     server chunks it).
     """
 
-    __slots__ = ("mw", "scope", "reading", "server_send", "start", "rewriter", "page", "key")
+    __slots__ = (
+        "mw",
+        "scope",
+        "reading",
+        "server_send",
+        "start",
+        "rewriter",
+        "page",
+        "key",
+        "codec",
+    )
     # Set by on_start for an HTML page only (a plain response pays for none of them): the
     # held start message, the streaming rewriter, what the rewrite needs and its memo key.
     start: Message | None
     rewriter: HtmlRewriter | None
     page: tuple[str, str, str | None, bool] | None
     key: tuple[object, ...] | None
+    codec: PageCodec | None  # a gzip/deflate page: decoded here, encoded again (encoding.py)
 
     def __init__(self, mw: ConsentMiddleware, scope: Scope, reading: Reading, send: Send) -> None:
         self.mw = mw
@@ -446,6 +482,14 @@ class _Responder:
             return
         body = message.get("body", b"")
         more = message.get("more_body", False)
+        if self.codec is None:
+            await self.relay(body, more)
+            return
+        for piece, piece_more in self.codec.decode(body, more):
+            await self.relay(piece, piece_more)
+
+    async def relay(self, body: bytes, more: bool) -> None:
+        """Rewrite one plain body message of a page and send it on."""
         start = self.start
         if start is not None:
             self.start = None
@@ -467,7 +511,8 @@ class _Responder:
         content_type = b""
         policies: list[bytes] = []
         sets_cookie = False
-        plain = True  # not compressed, not a download
+        plain = True  # not a download
+        coding = None
         for key, value in message.get("headers") or ():
             key = key.lower()
             if key == b"content-type":
@@ -475,7 +520,7 @@ class _Responder:
             elif key == b"set-cookie":
                 sets_cookie = True
             elif key == b"content-encoding":
-                plain = plain and value.strip().lower() in (b"", b"identity")
+                coding = value
             elif key == b"content-disposition":
                 plain = plain and not value.lstrip()[:10].lower().startswith(b"attachment")
             elif key == b"content-security-policy":
@@ -493,6 +538,11 @@ class _Responder:
             or 300 <= status < 400
         ):
             return
+        codec = None
+        if coding is not None and coding.strip().lower() not in (b"", b"identity"):
+            codec = page_codec(coding)  # gzip or deflate from a compressor inside this one
+            if codec is None:
+                return  # br or zstd: passed on as it is (page_codec has warned)
         # The page now depends on the consent cookie: say so to caches, and drop the
         # validators of the app's own bytes (a 304 would bring back a stale banner). Its
         # length is set again once the rewritten body is known (or left to chunking).
@@ -521,6 +571,9 @@ class _Responder:
         next_url = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         self.rewriter = self.key = None
         self.page = (plan.lang, next_url, nonce, inline)
+        self.codec = codec
+        if codec is not None:
+            self.server_send = codec.wrap(self.server_send)
         if nonce is None:
             # What the banner, the consent mode snippet and the activation show of the
             # state (the same fields banner.py caches its markup on), and the page address.

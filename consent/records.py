@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from kruimel.store import Store, ensure_ttl
+from kruimel.store import Store, StoreError, ensure_ttl
 
 from .schema import ACTIONS, CONTROLS, LOG_COLUMNS, MIGRATIONS, TABLE, retention_ttl
 from .state import ConsentState
@@ -46,7 +46,8 @@ class ConsentLog:
         site: str = "",
         retention_months: int = 13,
     ) -> None:
-        self.store = store
+        self._store: Store | None = store
+        self._url = ""  # set by open(): the store is connected in start()
         self.writer = writer
         self.site = site
         self.retention_months = retention_months
@@ -57,26 +58,44 @@ class ConsentLog:
     def open(cls, url: str, *, site: str = "", retention_months: int = 13) -> ConsentLog:
         """A log with a store of its own, for ``add_middleware`` without more wiring.
 
-        ``ConsentLog.open("chdb://./kruimel-data/store")`` or a ClickHouse server URL. The
-        store is opened now, so a wrong URL or a held data directory fails at start; the
-        middleware starts the log and closes the store in the app's lifespan. Each decision
-        is then one INSERT before the answer (durable, and decisions are rare).
-
-        :raises kruimel.store.StoreError: the store cannot be opened.
+        ``ConsentLog.open("chdb://./kruimel-data/store")`` or a ClickHouse server URL. Nothing
+        is opened at import: the middleware opens the store when the app's lifespan starts
+        (so a wrong URL or a held data directory fails the start, and tools that import the
+        app open nothing) and closes it at shutdown. Each decision is then one INSERT before
+        the answer (durable, and decisions are rare).
         """
-        log = cls(Store.connect(url), site=site, retention_months=retention_months)
+        log = cls(None, site=site, retention_months=retention_months)  # type: ignore[arg-type]
+        log._url = url
         log._owns_store = True
         return log
 
+    @property
+    def store(self) -> Store:
+        """The store; for a log made by :meth:`open`, only once :meth:`start` has run.
+
+        :raises kruimel.store.StoreError: the log was opened from a URL and not started.
+        """
+        if self._store is None:
+            raise StoreError(
+                f"the consent log for {self._url!r} opens its store when the app's lifespan "
+                "starts, and it has not: run the app under a server with lifespan enabled "
+                "(uvicorn's default), or give ConsentLog an open Store"
+            )
+        return self._store
+
     async def close(self) -> None:
         """Close the store if this log opened it (:meth:`open`); otherwise nothing."""
-        if self._owns_store:
-            self.store.close()
+        if self._owns_store and self._store is not None:
+            self._store.close()
 
     async def start(self) -> None:
         """Create the table (idempotent) and apply the configured retention."""
 
         def setup() -> None:
+            if self._url and (self._store is None or self._store.closed):
+                # Opened from a URL: connect now, and again after a shutdown (test clients
+                # run an app's lifespan once per test).
+                self._store = Store.connect(self._url)
             self.store.migrate(MIGRATIONS)
             ensure_ttl(self.store, TABLE, retention_ttl(self.retention_months))
 

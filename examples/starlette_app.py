@@ -1,43 +1,30 @@
 """Kruimel as drop-in middleware for an existing Starlette app.
 
-Run:  KRUIMEL_SECRET_KEY=change-me uvicorn examples.starlette_app:app
+Run:  uvicorn examples.starlette_app:app
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from consent import ConsentConfig, ConsentLog, ConsentMiddleware, preset
-
-PAGE = """<!doctype html><html lang="en"><head><title>Shop</title></head><body>
-<h1>Welcome</h1>
-<script type="text/plain" data-consent="marketing"
-        src="https://pi.pardot.com/pd.js"></script>
-<iframe data-consent="marketing" title="Video"
-        data-src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"></iframe>
-</body></html>"""
+from consent import ConsentLog, ConsentMiddleware
+from consent.frameworks import consent_of
+from examples.common import PAGE, config, store_url
 
 
 async def home(request: Request) -> HTMLResponse:
     # The middleware tells the app what the visitor chose.
-    if request.scope["consent"].allows("marketing"):
-        pass  # e.g. render a personalised block
-    return HTMLResponse(PAGE)
+    greeting = "Welcome back!" if consent_of(request).allows("marketing") else "Welcome."
+    return HTMLResponse(PAGE.format(greeting=greeting))
 
-
-config = ConsentConfig(
-    controller="Example Shop Ltd",
-    privacy_url="/privacy",
-    policy_version="1",
-    services=(preset("pardot"), preset("youtube")),
-)
 
 app = Starlette(routes=[Route("/", home)])
+app.add_middleware(GZipMiddleware)  # added first: runs inside the consent middleware
 # Every decision is recorded as proof of consent (GDPR 7(1)); without a log the middleware
-# refuses decisions (503) rather than take one it cannot prove.
-app.add_middleware(
-    ConsentMiddleware, config=config, log=ConsentLog.open("chdb://./kruimel-data/store")
-)
+# refuses decisions (503) rather than take one it cannot prove. The store opens when the
+# app starts (its lifespan), not here.
+app.add_middleware(ConsentMiddleware, config=config(), log=ConsentLog.open(store_url()))

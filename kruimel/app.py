@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from analytics import AnalyticsConfig, Collector
 from consent import CONSENT_LOG_COLUMNS, ConsentConfig, ConsentLog, ConsentMiddleware
+from kruimel.forwarded import TrustedSchemeMiddleware
 from kruimel.store import Store
 from kruimel.store.writer import BatchWriter
 
@@ -32,13 +33,38 @@ def build_app(
     journal_dir: Path,
     site: str = "",
     routes: Sequence[BaseRoute] = (),
+    trusted_proxies: Sequence[str] | None = None,
 ) -> ASGIApp:
     """One ASGI app: ``routes`` plus the collector at ``/_analytics``, behind the middleware.
 
     :param store: an open store; it is closed when the app shuts down.
     :param journal_dir: the consent log journals into ``journal_dir/consent``; the collector
         uses its own ``AnalyticsConfig.journal_dir``.
+    :param trusted_proxies: whose ``X-Forwarded-Proto`` sets the scheme (default: the
+        analytics ``trusted_proxies``, which also govern the client address).
     """
+    app = _compose(
+        store,
+        consent=consent,
+        analytics=analytics,
+        journal_dir=journal_dir,
+        site=site,
+        routes=routes,
+    )
+    if trusted_proxies is None:
+        trusted_proxies = analytics.trusted_proxies if analytics is not None else ()
+    return TrustedSchemeMiddleware(app, trusted_proxies) if trusted_proxies else app
+
+
+def _compose(
+    store: Store,
+    *,
+    consent: ConsentConfig | None,
+    analytics: AnalyticsConfig | None,
+    journal_dir: Path,
+    site: str,
+    routes: Sequence[BaseRoute],
+) -> ASGIApp:
     collector = Collector(analytics, store) if analytics is not None else None
     writer = log = None
     if consent is not None:

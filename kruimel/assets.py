@@ -23,6 +23,29 @@ _INSTALLED = Path(__file__).parent / "_static" / "banner"
 _CHECKOUT = Path(__file__).parent.parent / "static" / "banner"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "public, max-age=3600"
+# Precompressed copies written by the build (make assets), best first.
+_SUFFIX = {"br": ".br", "gzip": ".gz"}
+_COMPRESSED = tuple(_SUFFIX.values())
+
+
+@cache
+def _precompressed(name: str) -> tuple[str, ...]:
+    """The content codings the build wrote a copy of ``name`` in, best first (an existing
+    file's name only, so the cache holds at most one entry per asset)."""
+    return tuple(c for c, suffix in _SUFFIX.items() if (asset_dir() / (name + suffix)).is_file())
+
+
+def _encoding(scope: Scope, name: str) -> str | None:
+    """The best precompressed copy of ``name`` the request's ``Accept-Encoding`` allows."""
+    accepted: set[str] = set()
+    for key, value in scope.get("headers", ()):
+        if key == b"accept-encoding":
+            for item in value.decode("latin-1").split(","):
+                coding, _, params = item.strip().lower().partition(";")
+                q = params.strip().removeprefix("q=")
+                if not params or (q.replace(".", "", 1).isdigit() and float(q) > 0):
+                    accepted.add(coding.strip())
+    return next((c for c in _precompressed(name) if c in accepted), None)
 
 
 @cache
@@ -73,19 +96,24 @@ class AssetFiles:
         name = self._aliases.get(path, path)
         if self._files is not None and name not in self._files:
             name = ""  # StaticFiles answers 404 for the directory itself with html=False
-        scope = dict(scope, path="/" + name)
+        if name.endswith(_COMPRESSED):
+            name = ""  # only ever sent as the Content-Encoding of the file they hold
+        exists = bool(name) and (asset_dir() / name).is_file()
+        coding = _encoding(scope, name) if exists else None
+        scope = dict(scope, path="/" + name + (_SUFFIX[coding] if coding else ""))
         query = scope.get("query_string", b"").decode("latin-1")
-        immutable = (
-            bool(name)
-            and (asset_dir() / name).is_file()
-            and f"v={asset_version(name)}" in query.split("&")
-        )
+        immutable = exists and f"v={asset_version(name)}" in query.split("&")
+        varies = exists and bool(_precompressed(name))
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in (200, 304):
                 headers = MutableHeaders(scope=message)
                 headers["Cache-Control"] = _IMMUTABLE if immutable else _REVALIDATE
                 headers["X-Content-Type-Options"] = "nosniff"
+                if varies:
+                    headers["Vary"] = "Accept-Encoding"
+                if coding and message["status"] == 200:
+                    headers["Content-Encoding"] = coding
             await send(message)
 
         await self._static(scope, receive, send_with_cache)

@@ -48,6 +48,8 @@ class DemoOptions:
     site: str
     secret_keys: tuple[str, ...]
     api_token: str
+    #: proxies whose X-Forwarded-For/-Proto are believed (``--trusted-proxy``); none by default
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def demo_consent_config(secret_keys: tuple[str, ...]) -> ConsentConfig:
@@ -99,6 +101,7 @@ def build_demo_app(options: DemoOptions) -> ASGIApp:
         # The demo runs on 127.0.0.1/localhost, whose origins a real site would not allow.
         sites=(SiteConfig(domain=options.site, allow_localhost=True),),
         api_token=options.api_token,
+        trusted_proxies=options.trusted_proxies,
         journal_dir=options.data_dir / "journal" / "events",
     )
     pages = demo_pages_app(options.site)

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import re
 
+from kruimel.shared import OPTOUT_COOKIE, OPTOUT_DAYS
+
 __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
 
-OPTOUT_COOKIE = "kruimel_optout"
-# Thirteen months, the longest any cookie of ours lives (REGULATION 14).
-OPTOUT_MAX_AGE = 396 * 86400
+# Thirteen months, the longest any cookie of ours lives, and longer than a consent (182 days
+# by default) on purpose: an objection (AVG art. 21; docs/REGULATION.md item 15) is not a
+# consent that must be asked again. When a choice lapses the banner asks again; when an
+# objection lapsed nothing would ask, and the visitor would be counted again without knowing.
+# The figure lives in kruimel/shared.json.
+OPTOUT_MAX_AGE = OPTOUT_DAYS * 86400
 _PRESENT = re.compile(rb"(?:^|;)\s*" + OPTOUT_COOKIE.encode() + rb"=1\s*(?:;|$)")
 
 
@@ -25,7 +30,11 @@ def has_optout(cookie_header: bytes) -> bool:
 
 
 def optout_cookie_header(opted_out: bool, *, secure: bool) -> bytes:
-    """The ``Set-Cookie`` value that records (or clears) the objection."""
+    """The ``Set-Cookie`` value that records (or clears) the objection.
+
+    Not HttpOnly on purpose: the tracker reads it on the page, since it sends the collector
+    no cookies (the collector's own check only covers trackers from before that).
+    """
     attributes = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
     if opted_out:
         return f"{OPTOUT_COOKIE}=1; Max-Age={OPTOUT_MAX_AGE}{attributes}".encode()

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 ASSETS = Path(__file__).parent.parent / "static" / "banner"
-SCRIPTS = ("banner.js", "tracker.js", "kruimel.js")
+SCRIPTS = ("banner.js", "tracker.js", "kruimel.js", "consent-mode.js")
 
 # Budgets from issue 4: vanilla-cookieconsent loads 15.5 kB, Plausible's legacy script 729 B.
+# Hand-written (before issue 9): banner.js 3 561 + banner.css 1 339 = 4 900 B, tracker.js 984 B.
+# Built by esbuild from static/banner/src/: 2 324 + 1 339 = 3 663 B, tracker.js 956 B (with
+# credentials: "omit" added). The built files are what the browser gets, so they are measured.
 BANNER_BUDGET = 5000
 TRACKER_BUDGET = 1000
 

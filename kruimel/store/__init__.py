@@ -10,6 +10,7 @@ from .errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
+from .outage import Outage
 from .schema import Migration, ensure_ttl, render
 from .writer import BatchWriter
 
@@ -17,6 +18,7 @@ __all__ = [
     "Backpressure",
     "BatchWriter",
     "Migration",
+    "Outage",
     "Store",
     "StoreConfigError",
     "StoreError",

@@ -10,7 +10,10 @@ has another one open) into messages that say what to do.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
+import re
+import stat
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,9 +23,10 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from .errors import StoreConfigError, StoreError, StoreLockedError, StoreUnavailableError
+from .outage import Outage
 from .schema import Migration, migrate
 
 __all__ = ["Store"]
@@ -67,6 +71,8 @@ class Store:
         self.cluster = cluster
         self.embedded = url.startswith("chdb:")
         self.closed = False
+        #: logs the start, the refused requests and the end of an outage (not each failure)
+        self.outage = Outage(f"the store at {_redact(url)}")
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -74,7 +80,9 @@ class Store:
         """Open the store at ``url``.
 
         :param url: ``chdb://PATH`` (embedded, the directory is created) or
-            ``http(s)://user:password@host:port/database``.
+            ``http(s)://user:password@host:port/database``. An embedded store is private: its
+            directory is made 0700 and its files 0600 (older ones too), and the process umask
+            gains ``077``, since chDB keeps creating files in this process.
         :param cluster: a ClickHouse cluster name; tables are then created ``ON CLUSTER``
             with replicated engines. Only for a server URL.
         :raises StoreConfigError: the URL is malformed or names an unknown scheme.
@@ -97,8 +105,8 @@ class Store:
             )
         except ClickHouseError as e:
             raise StoreUnavailableError(
-                f"cannot reach ClickHouse at {_redact(url)}: {e}. Check the store url "
-                "(host, port, user, password, database) and that the server is running."
+                f"cannot reach ClickHouse at {_redact(url)} ({_reason(e)}): check the store "
+                "url (host, port, user, password, database) and that the server is running"
             ) from e
         return cls(client, url=url, cluster=cluster)
 
@@ -109,11 +117,25 @@ class Store:
             raise StoreConfigError(
                 "store url 'chdb://': give a directory, e.g. chdb:///var/lib/kruimel"
             )
+        if importlib.util.find_spec("chdb") is None:
+            # chdb is an extra (it brings some 860 MB of pandas, pyarrow and numpy).
+            raise StoreConfigError(
+                f"store url {url!r} needs the embedded engine, which is not installed: "
+                "pip install 'kruimel[embedded]' (or use a ClickHouse server URL)"
+            )
         path = Path(raw).expanduser().absolute()
+        # The store holds pseudonymous events and consent ids: this process's user only, like
+        # the journal. chDB creates its files in this process, later too (a part per INSERT),
+        # so the umask is tightened for the process; files of an older, laxer run are fixed.
+        os.umask(os.umask(0o077) | 0o077)
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _make_private(path)
         except OSError as e:
-            raise StoreConfigError(f"store url {url!r}: cannot create {path}: {e}") from e
+            raise StoreConfigError(
+                f"store url {url!r}: cannot use {path} ({e.strerror or e}): give a directory "
+                "this user may write"
+            ) from e
         holder = _lock_holder(path)
         if holder is not None and holder != os.getpid():
             raise StoreLockedError(str(path), holder if holder > 0 else None)
@@ -127,8 +149,9 @@ class Store:
                     f"it before opening {path} (chDB serves one data directory per process)"
                 ) from e
             holder = _lock_holder(path)
-            if holder is not None:
-                raise StoreLockedError(str(path), holder if holder > 0 else None) from e
+            if holder is not None or "Cannot lock file" in message:
+                pid = holder if holder is not None and holder > 0 else None
+                raise StoreLockedError(str(path), pid) from e
             raise StoreError(f"cannot open the embedded store at {path}: {message}") from e
         return cls(client, url=f"chdb://{path}")
 
@@ -245,13 +268,22 @@ class Store:
     # -- helpers ------------------------------------------------------------------------
     def _guard(self, call: Any) -> Any:
         if self.closed:
-            raise StoreError("the store is closed")
+            error = StoreError("the store is closed")
+            self.outage.failed(error)
+            raise error
         try:
-            return call()
+            result = call()
         except ClickHouseError as e:
             if self.embedded:
+                # In-process: an error is the query's (a schema, a disk), not an outage.
                 raise StoreError(str(e)) from e
-            raise StoreUnavailableError(f"ClickHouse at {_redact(self.url)}: {e}") from e
+            failure = StoreUnavailableError(f"ClickHouse at {_redact(self.url)}: {_reason(e)}")
+            if isinstance(e, OperationalError):  # the server did not answer, vs. refused one
+                self.outage.failed(failure)
+            raise failure from e
+        if self.outage.since is not None:
+            self.outage.recovered()
+        return result
 
     def __enter__(self) -> Store:
         return self
@@ -261,6 +293,28 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({_redact(self.url)!r})"
+
+
+def _make_private(root: Path) -> None:
+    """Take group and other permissions off ``root`` and everything below it."""
+    for directory, subdirs, files in os.walk(root):
+        for name in [directory, *(os.path.join(directory, n) for n in subdirs + files)]:
+            info = os.lstat(name)
+            if stat.S_ISLNK(info.st_mode) or not info.st_mode & 0o077:
+                continue
+            os.chmod(name, stat.S_IMODE(info.st_mode) & 0o700)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _reason(error: BaseException) -> str:
+    """The short cause of a failed connection ("Connection refused"), not urllib3's essay."""
+    found = _ERRNO.search(str(error))
+    if found:
+        return found.group(1).strip().rstrip(".")
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
 
 
 def _redact(url: str) -> str:

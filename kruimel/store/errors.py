@@ -18,10 +18,10 @@ class StoreLockedError(StoreError):
         who = f"process {pid}" if pid else "another process"
         super().__init__(
             f"The embedded store at {path!r} is in use by {who}. chDB is an in-process "
-            "database: one data directory serves exactly one Kruimel process. Run a single "
-            "collector (stop the other one, or give this one its own --data-dir), or point "
-            "every process at a ClickHouse server: store url "
-            "'http://user:password@host:8123/database'."
+            "database: one data directory serves exactly one Kruimel process. Send events "
+            "and decisions to the one `kruimel serve` that owns this store (stop the other "
+            "process to run this one instead), or let every process use a ClickHouse server: "
+            "KRUIMEL_STORE_URL=http://user:password@host:8123/database."
         )
         self.path = path
         self.pid = pid

@@ -246,7 +246,10 @@ class BatchWriter:
                     self._failures += 1
                     delay = min(self._retry_max, self._retry_initial * 2 ** (self._failures - 1))
                     self._retry_at = time.monotonic() + delay * random.uniform(0.8, 1.2)
-                    log.warning(
+                    # While the store is out, its Outage writes the few log lines (start,
+                    # counts, end); one line per attempt would fill the log.
+                    report = log.debug if self.store.outage.active else log.warning
+                    report(
                         "%s: insert into %s failed (attempt %d, retrying in %.1fs): %s",
                         self.name,
                         self.table,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -11,6 +11,7 @@ import pytest
 
 from analytics import AnalyticsConfig, Collector, SiteConfig
 from kruimel.store import Store
+from tests.clock import noon
 
 
 class Clock:
@@ -28,7 +29,7 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    return Clock(noon())
 
 
 @pytest.fixture

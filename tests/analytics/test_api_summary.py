@@ -18,10 +18,11 @@ from analytics.period import Period
 from analytics.schema import EVENT_COLUMNS, MIGRATIONS
 from analytics.summary import DIRECT, summarize
 from kruimel.store import Store
+from tests.clock import days_ago, today
 
 TOKEN = "s3cret-token-for-tests"
-DAY = dt.date(2026, 3, 14)
-QUERY = {"site": "example.nl", "period": "custom", "from": "2026-03-14", "to": "2026-03-14"}
+DAY = days_ago(20)
+QUERY = {"site": "example.nl", "period": "custom", "from": DAY.isoformat(), "to": DAY.isoformat()}
 
 
 def row(ts: str, visitor: int, path: str = "/", site: str = "example.nl") -> tuple[Any, ...]:
@@ -51,9 +52,9 @@ def data(store: Store) -> Store:
         "events",
         EVENT_COLUMNS,
         [
-            row("2026-03-14 10:00:00", 1),
-            row("2026-03-14 10:01:00", 1, "/a"),
-            row("2026-03-14 11:00:00", 2),
+            row(f"{DAY} 10:00:00", 1),
+            row(f"{DAY} 10:01:00", 1, "/a"),
+            row(f"{DAY} 11:00:00", 2),
         ],
     )
     return store
@@ -157,7 +158,7 @@ async def test_summary_endpoint_compares_the_token_in_constant_time(
         ({"period": "week"}, "period"),
         ({"from": ""}, "from"),
         ({"to": "2026-13-01"}, "to"),
-        ({"from": "2026-03-15", "to": "2026-03-14"}, "from"),
+        ({"from": (DAY + dt.timedelta(days=1)).isoformat(), "to": DAY.isoformat()}, "from"),
         ({"period": "7d"}, "from"),
         ({"limit": "0"}, "limit"),
         ({"limit": "abc"}, "limit"),
@@ -186,7 +187,7 @@ async def test_summary_endpoint_awaits_flush_before_reading(data: Store) -> None
     flushed: list[bool] = []
 
     async def flush() -> None:  # stands in for the collector's buffer
-        await data.ainsert("events", EVENT_COLUMNS, [row("2026-03-14 12:00:00", 3, "/new")])
+        await data.ainsert("events", EVENT_COLUMNS, [row(f"{DAY} 12:00:00", 3, "/new")])
         flushed.append(True)
 
     endpoint = make_summary_endpoint(make_config(), data, flush)
@@ -199,7 +200,7 @@ async def test_summary_endpoint_awaits_flush_before_reading(data: Store) -> None
 async def test_summary_endpoint_through_the_collector_counts_a_fresh_event(
     client: httpx.AsyncClient, config: AnalyticsConfig
 ) -> None:
-    # The collector's own fixtures: its clock says 2026-11-20 12:00 UTC (Amsterdam: the 20th).
+    # The collector's own fixtures: its clock says today 12:00 UTC (the same day in Amsterdam).
     sent = await client.post(
         "/api/event",
         content=json.dumps({"n": "pageview", "u": "https://example.nl/hello", "d": "example.nl"}),
@@ -209,7 +210,12 @@ async def test_summary_endpoint_through_the_collector_counts_a_fresh_event(
         },
     )
     assert sent.status_code == 202
-    params = {"site": "example.nl", "period": "custom", "from": "2026-11-20", "to": "2026-11-20"}
+    params = {
+        "site": "example.nl",
+        "period": "custom",
+        "from": today().isoformat(),
+        "to": today().isoformat(),
+    }
     response = await client.get(
         "/api/summary", params=params, headers={"Authorization": f"Bearer {config.api_token}"}
     )

@@ -4,7 +4,6 @@ import asyncio
 import dataclasses
 import json
 import re
-from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from starlette.routing import Mount
 
 from analytics import AnalyticsConfig, Collector
 from kruimel.store import Store
+from tests.clock import noon, today
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -65,7 +65,7 @@ async def test_collector_stores_a_pageview(
     await collector.flush()
     (row,) = events(store)
     assert row["site"] == "example.nl" and row["name"] == "pageview"
-    assert row["ts"] == datetime(2026, 11, 20, 12, 0) and row["day"] == date(2026, 11, 20)
+    assert row["ts"] == noon().replace(tzinfo=None) and row["day"] == today()
     assert row["path"] == "/blog/post"
     assert (row["referrer_host"], row["source"]) == ("google.com", "Google")
     assert (row["utm_source"], row["utm_medium"], row["utm_campaign"]) == (
@@ -159,7 +159,8 @@ async def test_collector_bots_are_counted_as_filtered_not_stored(
     assert count(store) == 1
     filtered = store.query(
         "SELECT reason, sum(count) FROM filtered WHERE site = 'example.nl' "
-        "AND day = '2026-11-20' GROUP BY reason ORDER BY reason"
+        "AND day = {day:Date} GROUP BY reason ORDER BY reason",
+        {"day": today()},
     )
     assert filtered == [("crawler", 2), ("empty", 1), ("headless", 1)]
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ import pytest
 from analytics import DailySalts, SiteConfig, visitor_key
 from analytics.schema import MIGRATIONS
 from kruimel.store import Store
+from tests.clock import at, today
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -92,15 +93,15 @@ async def test_salts_are_shared_by_collector_instances(migrated: Store, clock: A
 
 
 async def test_salts_racing_instances_converge_on_the_earliest(migrated: Store, clock: Any) -> None:
-    day = date(2026, 11, 20)
+    day = clock.now.date()
     early, late = "aa" * 32, "bb" * 32
     # two instances inserted at once: the earliest created_at wins for everyone
     migrated.insert(
         "salts",
         ("site", "day", "salt", "created_at"),
         [
-            ("example.nl", day, late, datetime(2026, 11, 20, 0, 0, 2, tzinfo=UTC)),
-            ("example.nl", day, early, datetime(2026, 11, 20, 0, 0, 1, tzinfo=UTC)),
+            ("example.nl", day, late, at(day, "00:00:02")),
+            ("example.nl", day, early, at(day, "00:00:01")),
         ],
     )
     assert await DailySalts(migrated, clock).salt(SITE, day) == bytes.fromhex(early)
@@ -108,11 +109,12 @@ async def test_salts_racing_instances_converge_on_the_earliest(migrated: Store, 
 
 
 def test_salts_day_is_the_site_local_day(store: Store, clock: Any) -> None:
-    clock.now = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    day = today()
+    clock.now = at(day, "23:30:00")
     salts = DailySalts(store, clock)
-    assert salts.today(SITE) == date(2026, 11, 21)  # already tomorrow in Amsterdam
-    assert salts.today(SiteConfig("utc.example", timezone="UTC")) == date(2026, 11, 20)
-    assert salts.today(SiteConfig("ny.example", timezone="America/New_York")) == date(2026, 11, 20)
+    assert salts.today(SITE) == day + timedelta(days=1)  # already tomorrow in Amsterdam
+    assert salts.today(SiteConfig("utc.example", timezone="UTC")) == day
+    assert salts.today(SiteConfig("ny.example", timezone="America/New_York")) == day
 
 
 async def test_salts_deleted_salt_is_not_left_in_active_parts(
@@ -133,7 +135,7 @@ async def test_salts_deleted_salt_is_not_left_in_active_parts(
 async def test_salts_winner_is_stable_after_a_later_racing_insert_and_a_merge(
     migrated: Store, clock: Any
 ) -> None:
-    day = date(2026, 11, 20)
+    day = clock.now.date()
 
     class Racing(DailySalts):
         """Another collector inserts its own salt just after ours, before we read back."""
@@ -146,7 +148,7 @@ async def test_salts_winner_is_stable_after_a_later_racing_insert_and_a_merge(
                 migrated.insert(
                     "salts",
                     ("site", "day", "salt", "created_at"),
-                    [("example.nl", day, "ff" * 32, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))],
+                    [("example.nl", day, "ff" * 32, at(day, "23:00:00"))],
                 )
             return super()._read(site, day)
 

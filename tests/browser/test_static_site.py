@@ -8,7 +8,7 @@ import time
 
 import pytest
 from browserkit import API_TOKEN, Server, document_cookies, optional_cookies, standins
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Response, expect
 
 pytestmark = pytest.mark.browser
 
@@ -187,3 +187,26 @@ def test_static_site_settings_layer_fetch_failure_tries_again(
     page.unroute("**/_consent/banner?part=settings*")
     page.get_by_role("button", name="Instellingen").click()
     expect(page.locator(".kruimel-settings")).to_be_visible()
+
+
+def test_static_site_loads_banner_files_versioned_and_precompressed(
+    static: tuple[Server, Server], context: BrowserContext, page: Page
+) -> None:
+    """Issue 9: the snippet asks for the tracker and the banner files with their content hash
+    (a year in the cache, not an hour) and Chromium gets the build's brotli copies."""
+    site, collector = static
+    responses: list[Response] = []
+    context.on(
+        "response", lambda r: responses.append(r) if r.url.startswith(collector.url) else None
+    )
+    page.goto(site.url + "/index.html")
+    expect(page.locator("#kruimel-banner .kruimel-first")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    loaded = {r.url.split("?")[0].rsplit("/", 1)[-1]: r for r in responses if "?v=" in r.url}
+    assert {"script.js", "banner.css", "banner.js"} <= set(loaded), [r.url for r in responses]
+    for name, response in loaded.items():
+        headers = response.all_headers()
+        assert response.status == 200, name
+        assert headers["cache-control"] == "public, max-age=31536000, immutable", name
+        assert headers.get("content-encoding") == "br", name
+        assert headers["vary"] == "Accept-Encoding", name

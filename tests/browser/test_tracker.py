@@ -210,3 +210,46 @@ def test_tracker_objection_from_the_declaration_stops_counting(
     page.wait_for_load_state()
     page.goto(lab.url + "/spa")
     assert "pageview" in sent_names(page, sent, 1)
+
+
+def test_tracker_sends_no_cookies_and_nothing_after_an_objection(
+    lab: Server, context: BrowserContext, page: Page
+) -> None:
+    """Issue 8: after "Accept all" the site holds the consent id and Pardot's visitor id, and
+    the tracker's POSTs carry no Cookie header (the collector needs none); after an objection
+    on the declaration page the tracker sends nothing at all."""
+    posts: list[Request] = []
+
+    def on_request(request: Request) -> None:
+        if request.url.endswith("/_analytics/api/event") and request.method == "POST":
+            posts.append(request)
+
+    context.on("request", on_request)
+    page.goto(lab.url + "/?lang=en")
+    page.get_by_role("button", name="Accept all").click()
+    page.wait_for_function("() => (window.kruimelStandins || {}).pardot === 1")
+    names = {c["name"] for c in context.cookies()}
+    assert {"kruimel_consent", "visitor_id123456"} <= names
+    before = len(posts)
+    page.goto(lab.url + "/spa")
+    page.wait_for_function("() => typeof window.kruimel.track === 'function'")
+    page.evaluate("() => window.kruimel.track('Signup')")
+    deadline = time.monotonic() + 10
+    while len(posts) < before + 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    sent = posts[before:]
+    assert len(sent) >= 2
+    # The headers the browser really sent (Playwright reads them from the network stack).
+    headers = [request.all_headers() for request in sent]
+    assert [h.get("cookie") for h in headers] == [None] * len(sent), headers
+
+    page.goto(lab.url + "/_consent/policy?lang=en")
+    page.get_by_role("button", name="Do not count my visits").click()
+    page.wait_for_load_state()
+    objected = len(posts)
+    page.goto(lab.url + "/spa")
+    page.wait_for_function("() => typeof window.kruimel.track === 'function'")
+    page.evaluate("() => window.kruimel.track('Signup')")
+    page.evaluate(HIDE)
+    page.wait_for_load_state("networkidle")
+    assert posts[objected:] == []

@@ -20,6 +20,7 @@ from consent.banner import (
     render_settings_layer,
 )
 from consent.config import Category, ConsentConfig, CookieSpec, Service
+from consent.policy import policy_data
 from consent.presets import preset
 from consent.state import ConsentState
 
@@ -205,7 +206,7 @@ def test_settings_lists_services_and_cookies_per_category() -> None:
     by_name = {c.find_all("input")[0].attrs["value"]: c for c in cats}
     marketing = by_name["marketing"].all_text()
     assert "Salesforce Account Engagement (Pardot)" in marketing and "YouTube" in marketing
-    assert "visitor_id*" in marketing and "3650 days" in marketing
+    assert "visitor_id*" in marketing and "10 years" in marketing
     assert "_hjSession_*" in by_name["analytics"].all_text()
     assert "30 minutes" in by_name["analytics"].all_text()
     assert "kruimel_consent" in by_name["necessary"].all_text()
@@ -353,3 +354,35 @@ def test_pages_carry_the_state_not_the_settings_layer() -> None:
         assert json.loads(top.attrs["data-categories"]) == state
     (settings,) = layer(cfg, decided).find_all("div", id=None)[:1]
     assert "kruimel-settings" in (settings.attrs["class"] or "") and "hidden" in settings.attrs
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_banner_and_declaration_page_state_each_lifetime_in_one_form(lang: str) -> None:
+    # Issue 8/9: the banner said "182 dagen" where the declaration page said "6 maanden".
+    cfg = config()
+    text = layer(cfg, lang=lang).all_text()
+    cookies = [
+        c
+        for cat in policy_data(cfg, lang)["categories"]
+        for s in cat["services"]
+        for c in s["cookies"]
+    ]
+    assert cookies
+    label = TEXTS[lang]["lifetime"]
+    for cookie in cookies:
+        assert f"{label}: {cookie['lifetime']};" in text, cookie["name"]
+    kruimel = {c["name"]: c["lifetime"] for c in cookies if c["name"].startswith("kruimel_")}
+    six, thirteen = ("6 maanden", "13 maanden") if lang == "nl" else ("6 months", "13 months")
+    assert kruimel == {"kruimel_consent": six, "kruimel_lang": six, "kruimel_optout": thirteen}
+
+
+@pytest.mark.parametrize(("lang", "reason"), [("nl", "AVG art. 21"), ("en", "GDPR art. 21")])
+def test_declaration_says_why_the_objection_outlives_the_choice(lang: str, reason: str) -> None:
+    (optout,) = [
+        c
+        for cat in policy_data(config(), lang)["categories"]
+        for s in cat["services"]
+        for c in s["cookies"]
+        if c["name"] == "kruimel_optout"
+    ]
+    assert reason in optout["purpose"] and optout["max_age_days"] == 396

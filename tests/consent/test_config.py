@@ -325,5 +325,11 @@ def test_package_exports_are_the_public_api() -> None:
         ]
     )
     for name in consent.__all__:
-        assert getattr(consent, name) is not None
+        exported = getattr(consent, name)
+        # Every callable export is the package's own and documented; every constant has content.
+        if callable(exported):
+            assert exported.__module__.startswith("consent."), name
+            assert (exported.__doc__ or "").strip(), f"{name} has no docstring"
+        else:
+            assert len(exported) > 0, name
     assert consent.ConsentMiddleware.__module__ == "consent.middleware"

@@ -584,7 +584,8 @@ async def test_explicit_language_is_remembered_in_functional_cookie(
     chosen = await client.post("/_consent", json={"accept": "none", "lang": "en"}, headers=SAME)
     lang = [c for c in _set_cookies(chosen) if c.startswith("kruimel_lang=")]
     assert lang == [
-        f"kruimel_lang=en; Max-Age={config.lifetime_days * 86400}; Path=/; SameSite=Lax; Secure"
+        f"kruimel_lang=en; Max-Age={config.lifetime_days * 86400}; Path=/; SameSite=Lax; Secure;"
+        " HttpOnly"
     ]
     page = await client.get("/_consent/policy?lang=nl")
     assert any(c.startswith("kruimel_lang=nl;") for c in _set_cookies(page))

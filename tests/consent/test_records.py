@@ -12,6 +12,7 @@ from consent.schema import LOG_COLUMNS, TABLE
 from consent.state import ConsentState
 from kruimel.store import Store, StoreError
 from kruimel.store.writer import BatchWriter
+from tests.clock import noon
 
 HASH = "a" * 64
 
@@ -20,7 +21,7 @@ async def test_record_direct_path_reads_back(config: ConsentConfig, store: Store
     log = ConsentLog(store, site="www.example.nl")
     await log.start()
     state = ConsentState.decide(config, {"analytics": True}, id="c1")
-    at = datetime(2026, 11, 21, 10, 0, 0, 123456, tzinfo=UTC)
+    at = noon().replace(hour=10, microsecond=123456)
     stored = await log.record(state, "custom", "form", "nl", HASH, now=at)
     other = ConsentState.decide(config, {}, id="c2")
     await log.record(other, "reject_all", "banner", "en", HASH)
@@ -28,7 +29,7 @@ async def test_record_direct_path_reads_back(config: ConsentConfig, store: Store
     assert records == [stored]
     assert records[0] == {
         "consent_id": "c1",
-        "ts": "2026-11-21T10:00:00.123Z",
+        "ts": f"{at.date().isoformat()}T10:00:00.123Z",
         "action": "custom",
         "categories": {
             "necessary": True,

@@ -62,3 +62,26 @@ def stop(proc: subprocess.Popen[str]) -> str:
         proc.kill()
         out, _ = proc.communicate()
     return out or ""
+
+
+def run_kruimel(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kruimel ARGS`` to its end (a start that should fail, a one-off command)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kruimel", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single ``kruimel: ...`` line a failed command must print, with exit status 2."""
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith("kruimel: "), lines
+    assert "Traceback" not in result.stderr and "urllib3" not in result.stderr
+    return lines[0]

@@ -11,6 +11,7 @@ EXPECTED = {
         "Backpressure",
         "BatchWriter",
         "Migration",
+        "Outage",
         "Store",
         "StoreConfigError",
         "StoreError",

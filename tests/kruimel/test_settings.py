@@ -25,8 +25,8 @@ def test_settings_relative_chdb_path_is_relative_to_the_file(tmp_path: Path) -> 
 
 
 def test_settings_server_url_is_kept() -> None:
-    url = "https://u:p@ch.internal:8443/kruimel"
-    settings = settings_from_mapping({"store": {"url": url, "cluster": "web"}})
+    url = "https://ch.internal:8443/kruimel"  # a password would go in KRUIMEL_STORE_URL
+    settings = settings_from_mapping({"store": {"url": url, "cluster": "web"}}, environ={})
     assert (settings.store_url, settings.cluster) == (url, "web")
 
 

@@ -7,12 +7,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from kruimel.store import Backpressure, BatchWriter, Migration, Store, StoreError
+from tests.clock import noon, today
 
 COLUMNS = ("k", "ts", "day", "m")
 TABLE = Migration(
@@ -25,8 +26,8 @@ TABLE = Migration(
 
 
 def rows(start: int, n: int) -> list[tuple[object, ...]]:
-    ts = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-    return [(k, ts, date(2026, 11, 20), {"i": str(k)}) for k in range(start, start + n)]
+    ts = noon()
+    return [(k, ts, ts.date(), {"i": str(k)}) for k in range(start, start + n)]
 
 
 def stored(store: Store) -> list[int]:
@@ -85,19 +86,23 @@ async def test_writer_round_trips_values_into_clickhouse(table: Store, tmp_path:
     await w.start()
     tricky = {"$d": "2026-01-01", "q": 'caf\u00e9 "{x:String}" \\ \n'}
     amsterdam = timezone(timedelta(hours=1))
-    w.append([(7, datetime(2026, 11, 20, 13, 0, 5, tzinfo=amsterdam), date(2026, 11, 20), tricky)])
-    w.append([(8, datetime(2026, 11, 20, 12, 0, 6), date(2026, 11, 21), {})])  # naive = UTC
+    day = today()
+    local = datetime.combine(day, time(13, 0, 5), tzinfo=amsterdam)
+    w.append([(7, local, day, tricky)])
+    w.append(
+        [(8, datetime.combine(day, time(12, 0, 6)), day + timedelta(days=1), {})]
+    )  # naive = UTC
     await w.stop()
     assert table.query("SELECT k, ts, day, m FROM t ORDER BY k") == [
-        (7, datetime(2026, 11, 20, 12, 0, 5), date(2026, 11, 20), tricky),
-        (8, datetime(2026, 11, 20, 12, 0, 6), date(2026, 11, 21), {}),
+        (7, datetime.combine(day, time(12, 0, 5)), day, tricky),
+        (8, datetime.combine(day, time(12, 0, 6)), day + timedelta(days=1), {}),
     ]
 
 
 async def test_writer_refuses_rows_it_cannot_encode(table: Store) -> None:
     w = BatchWriter(table, "t", COLUMNS, max_delay=3600)
     with pytest.raises(TypeError):
-        w.append([(1, object(), date(2026, 11, 20), {})])
+        w.append([(1, object(), today(), {})])
     assert w.unconfirmed_rows == 0
 
 
@@ -110,15 +115,15 @@ def test_writer_rejects_injected_identifiers(store: Store) -> None:
 
 _CRASHING_CHILD = """
 import asyncio, sys
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from kruimel.store.writer import BatchWriter
 
 async def main():
     w = BatchWriter(None, "t", ("k", "ts", "day", "m"), journal_dir=sys.argv[1], max_delay=3600)
     await w.start()
-    ts = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-    w.append([(k, ts, date(2026, 11, 20), {"i": str(k)}) for k in range(100)])
-    w.append([(k, ts, date(2026, 11, 20), {}) for k in range(100, 150)])
+    ts = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    w.append([(k, ts, ts.date(), {"i": str(k)}) for k in range(100)])
+    w.append([(k, ts, ts.date(), {}) for k in range(100, 150)])
     print("ready", flush=True)
     await asyncio.sleep(3600)
 
@@ -287,7 +292,7 @@ async def test_writer_embedded_insert_reads_a_journal_path_with_quotes(
     whose name holds a quote, a backslash and braces must not break (or inject into) that
     statement, and a retried segment is still stored once."""
     journal = tmp_path / "it's {k:String} \\ here"
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = noon()
     batch = [(k, now, now.date(), {"i": str(k)}) for k in range(5)]
     w = BatchWriter(table, "t", COLUMNS, journal_dir=journal, max_rows=5, max_delay=3600)
     await w.start()
@@ -300,7 +305,7 @@ async def test_writer_embedded_insert_reads_a_journal_path_with_quotes(
 
 async def test_writer_embedded_insert_from_the_sealed_segment(table: Store, tmp_path: Path) -> None:
     """A batch sealed in this process is inserted from its journal file, exactly once."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = noon()
     w = BatchWriter(table, "t", COLUMNS, journal_dir=tmp_path / "j", max_rows=4, max_delay=3600)
     await w.start()
     for k in range(8):
