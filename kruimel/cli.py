@@ -331,7 +331,8 @@ def _listen(args: argparse.Namespace) -> socket.socket:
 def _run(app: ASGIApp, sock: socket.socket) -> None:
     from kruimel.runner import run
 
-    log.info("serving with %s", serving_stack())
+    # stdout, with the other start-up lines: stderr carries only the one line of a failed start
+    print(f"Serving with {serving_stack()}", flush=True)
     run(app, sock)
 
 

@@ -3,7 +3,7 @@
 ``kruimel demo`` and ``kruimel serve`` leave uvicorn's ``http`` and ``loop`` at ``"auto"``:
 httptools and uvloop (dependencies of Kruimel) where they are installed, h11 and asyncio
 where they cannot be (Windows, PyPy). The fast stack serves about twice the requests per CPU
-second, so the start-up log names the one that runs (see ``bench/ingest.py``).
+second, so the commands print the one that runs at start (see ``bench/ingest.py``).
 """
 
 from __future__ import annotations
