@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint typecheck unit browser-deps screenshots bench clean assets
+.PHONY: demo test lint typecheck unit browser-deps screenshots bench bench-deps clean assets
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,9 +54,14 @@ browser-deps:
 screenshots: $(STAMP) browser-deps
 	$(PY) bench/screenshots.py
 
-bench: $(STAMP)
-	$(PY) bench/middleware.py
-	$(PY) bench/ingest.py
+## wrk drives bench/ingest.py (its Python client stands in where wrk cannot be installed).
+bench-deps:
+	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "no wrk: bench/ingest.py uses its Python client"
+
+# BENCH_ARGS=--quick: the middleware and ingestion benchmarks in about a minute each.
+bench: $(STAMP) bench-deps
+	$(PY) bench/middleware.py $(BENCH_ARGS)
+	$(PY) bench/ingest.py $(BENCH_ARGS)
 	$(PY) bench/summary.py
 	$(PY) bench/disk.py
 

@@ -61,18 +61,32 @@ class TrustedProxies:
         return True
 
     def __contains__(self, ip: object) -> bool:
-        if not isinstance(ip, IPv4Address | IPv6Address):
+        # exact type tests and a plain loop: this runs for every forwarded hop of every event
+        if type(ip) is IPv4Address:
+            ranges = self._ranges[4]
+        elif isinstance(ip, IPv6Address):
+            mapped = ip.ipv4_mapped
+            if mapped is not None:
+                ip, ranges = mapped, self._ranges[4]
+            else:
+                ranges = self._ranges[6]
+        elif isinstance(ip, IPv4Address):
+            ranges = self._ranges[4]
+        else:
             return False
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         value = int(ip)
-        return any(lo <= value <= hi for lo, hi in self._ranges[ip.version])
+        for lo, hi in ranges:
+            if lo <= value <= hi:
+                return True
+        return False
 
 
 def parse_ip(text: str) -> IPAddress | None:
     """Parse one forwarded entry: ``1.2.3.4``, ``1.2.3.4:80``, ``[2001:db8::1]:443``, or None."""
-    text = text.strip().strip('"').strip()
-    if text.startswith("["):
+    text = text.strip()
+    if '"' in text:
+        text = text.strip('"').strip()
+    if text[:1] == "[":
         end = text.find("]")
         if end < 0:
             return None

@@ -18,7 +18,11 @@ iframe served active) and for one who carries only the app's own session cookie,
 page of the same kind, a small JSON endpoint (without cookies, with the consent cookie, with
 a session cookie) and a static file (the non-HTML responses).
 
-    .venv/bin/python bench/middleware.py [--rounds 30] [--requests 1000] [--sessions 3]
+    .venv/bin/python bench/middleware.py [--rounds 30] [--requests 1000] [--sessions 3] [--quick]
+
+The servers run uvicorn on httptools + uvloop (the stack ``kruimel demo`` and ``serve`` run);
+every table names it. ``--quick`` (6 rounds of 300 requests, one pair) takes about a minute
+and only prints.
 
 writes the table to bench/results/middleware.txt as well.
 """
@@ -43,6 +47,13 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "middleware.txt"
 SECRET = "bench-secret-key-0123456789abcdef0123"
 PIPELINE = 16
+# The fast stack kruimel demo/serve run (uvicorn's "auto" picks it where it is installed):
+# on h11 + asyncio the server's own cost hides much of the middleware's.
+HTTP, LOOP = "httptools", "uvloop"
+# Requests per server per turn (--turn). Short turns share the machine's drift alike, but
+# each turn starts on caches the other server just filled, which weighs on the bigger code
+# path (the one with the middleware) more than steady serving does.
+TURN = PIPELINE
 # An undecided visitor who carries the app's own cookie (a session, a cart).
 SESSION = "sessionid=7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b"
 
@@ -200,13 +211,15 @@ def measure_side_by_side(
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         done = 0
         while done < count:
-            batch = min(PIPELINE, count - done)
+            batch = min(TURN, count - done)
             for i, ((_, pid), sock) in enumerate(zip(servers, socks, strict=True)):
                 cpu_before = cpu_ns(pid)
                 started = time.perf_counter()
-                sock.sendall(request * batch)
-                for _ in range(batch):
-                    _read_response(sock, bufs[i])
+                for sent in range(0, batch, PIPELINE):
+                    n = min(PIPELINE, batch - sent)
+                    sock.sendall(request * n)
+                    for _ in range(n):
+                        _read_response(sock, bufs[i])
                 elapsed[i] += time.perf_counter() - started
                 cpu[i] += cpu_ns(pid) - cpu_before
             done += batch
@@ -240,7 +253,15 @@ def _serve(kind: str, port: int) -> None:
     _pin(1)
 
     app = make_app(kind == "consent")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        http=HTTP,
+        loop=LOOP,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def _free_port() -> int:
@@ -322,6 +343,15 @@ def _session(
             server.wait(timeout=10)
 
 
+_LOAD_NOTE = "the machine was shared with other work while this ran"
+
+
+def _stack() -> str:
+    import uvicorn
+
+    return f"uvicorn {uvicorn.__version__}, {HTTP} + {LOOP}, 1 worker"
+
+
 def _table(
     cases: list[Case],
     rates: dict[tuple[str, str], list[float]],
@@ -338,8 +368,9 @@ def _table(
         "ConsentMiddleware cost: the same site served by uvicorn on 127.0.0.1 with and without it",
         f"{rounds} rounds x {count} pipelined keep-alive requests per case and server, over"
         f" {sessions} pairs of fresh server processes; the two servers take turns every"
-        f" {PIPELINE} requests on one CPU, the client on another;",
-        f"Python {platform.python_version()}, uvicorn (h11), {os.cpu_count()} CPUs of a shared VM",
+        f" {TURN} requests ({PIPELINE} pipelined) on one CPU, the client on another;",
+        f"Python {platform.python_version()}, {_stack()}, {os.cpu_count()} CPUs of a shared"
+        f" VM; {_LOAD_NOTE}",
         "",
         f"{'':<36} {'server CPU us/request':^38} {'wall clock req/s':^24}",
         f"{'case':<36} {'bare':>6} {'with':>6} {'ratio':>7} {'rounds':>15}"
@@ -427,11 +458,24 @@ def in_process(cases: list[Case], rounds: int, count: int) -> list[str]:
 
 
 def main() -> None:
+    global _LOAD_NOTE, TURN
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
         "--sessions", type=int, default=3, help="fresh server pairs to spread the rounds over"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="6 rounds of 300 requests, 1 pair: about 1 minute"
+    )
+    parser.add_argument(
+        "--load-note", default=_LOAD_NOTE, help="how loaded the machine was, for the report"
+    )
+    parser.add_argument(
+        "--turn",
+        type=int,
+        default=TURN,
+        help=f"requests per server per turn, pipelined {PIPELINE} at a time",
     )
     parser.add_argument("--serve", choices=["bare", "consent"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -439,12 +483,17 @@ def main() -> None:
     if args.serve:
         _serve(args.serve, args.port)
         return
+    _LOAD_NOTE = args.load_note
+    TURN = max(1, args.turn)
+    if args.quick:
+        args.rounds, args.requests, args.sessions = 6, 300, 1
     rounds = max(1, min(args.rounds, 60))
     sessions = max(1, min(args.sessions, rounds))
     table = run(rounds, max(50, min(args.requests, 20_000)), sessions)
     print(table, end="")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table, encoding="utf-8")
+    if not args.quick:  # bench/results/ keeps the full runs
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(table, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from urllib.request import Request, urlopen
 
 from kruimel import __version__
 from kruimel.runner import StartupFailed
+from kruimel.stack import serving_stack
 from kruimel.store import StoreError, StoreLockedError
 
 if TYPE_CHECKING:
@@ -334,6 +335,8 @@ def _listen(args: argparse.Namespace) -> socket.socket:
 def _run(app: ASGIApp, sock: socket.socket) -> None:
     from kruimel.runner import run
 
+    # stdout, with the other start-up lines: stderr carries only the one line of a failed start
+    print(f"Serving with {serving_stack()}", flush=True)
     run(app, sock)
 
 

@@ -283,3 +283,36 @@ async def test_writer_releases_old_pending_rows_to_the_journal(
 def test_writer_rejects_nonsense_limits(store: Store) -> None:
     with pytest.raises(ValueError):
         BatchWriter(store, "t", COLUMNS, max_rows=0)
+
+
+async def test_writer_embedded_insert_reads_a_journal_path_with_quotes(
+    table: Store, tmp_path: Path
+) -> None:
+    """The embedded store inserts a sealed segment straight from its file: a journal directory
+    whose name holds a quote, a backslash and braces must not break (or inject into) that
+    statement, and a retried segment is still stored once."""
+    journal = tmp_path / "it's {k:String} \\ here"
+    now = noon()
+    batch = [(k, now, now.date(), {"i": str(k)}) for k in range(5)]
+    w = BatchWriter(table, "t", COLUMNS, journal_dir=journal, max_rows=5, max_delay=3600)
+    await w.start()
+    w.append(batch)
+    await until(lambda: w.rows_inserted == 5)
+    await w.stop()
+    assert stored(table) == [0, 1, 2, 3, 4]
+    assert list(journal.glob("*.jsonl")) == []
+
+
+async def test_writer_embedded_insert_from_the_sealed_segment(table: Store, tmp_path: Path) -> None:
+    """A batch sealed in this process is inserted from its journal file, exactly once."""
+    now = noon()
+    w = BatchWriter(table, "t", COLUMNS, journal_dir=tmp_path / "j", max_rows=4, max_delay=3600)
+    await w.start()
+    for k in range(8):
+        w.append([(k, now, now.date(), {"i": str(k)})])
+    await until(lambda: w.rows_inserted == 8)
+    await w.stop()
+    assert stored(table) == list(range(8))
+    assert [r[0] for r in table.query("SELECT m['i'] FROM t ORDER BY k")] == [
+        str(k) for k in range(8)
+    ]
