@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -62,7 +63,12 @@ def _default_port(scheme: str) -> str:
 
 
 def _origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
+    """``scheme://host[:port]`` of an http(s) URL; None for anything else, malformed included
+    (``urlsplit`` raises ValueError on ``http://[`` and other broken IPv6 hosts)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     netloc = parts.netloc.lower().rsplit("@", 1)[-1].removesuffix(_default_port(parts.scheme))
@@ -74,7 +80,10 @@ def safe_next(value: str | None, own_origin: str, fallback: str = "/") -> str:
     redirect (no other host, no ``//host``, no backslashes or control characters)."""
     if not value or any(ord(ch) < 0x20 or ch == "\\" for ch in value):
         return fallback
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[": not a URL, so not one to go to
+        return fallback
     if parts.scheme or parts.netloc:
         if _origin_of(value) != own_origin:
             return fallback
@@ -335,7 +344,8 @@ class _Exchange:
     # -- deciding ------------------------------------------------------------------
     async def read_body(self) -> bytes:
         declared = self.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        # isascii: str.isdigit() also holds for "²", which int() refuses
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
             raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
         chunks: list[bytes] = []
         size = 0
@@ -410,10 +420,10 @@ class _Exchange:
         if control not in ("api", "banner"):
             raise ConsentRequestError(400, "control must be 'api' or 'banner'")
         allowed, action = self.choice(data.get("accept"), categories)
-        state = await self.decide(allowed, action, control, data.get("lang"))
-        response = JSONResponse(self.state_body(state), headers=_NO_STORE)
-        self.set_cookies(response, state)
-        return response
+        return await self.decide(allowed, action, control, data.get("lang"), self.json_answer)
+
+    def json_answer(self, state: ConsentState) -> Response:
+        return JSONResponse(self.state_body(state), headers=_NO_STORE)
 
     async def post_form(self, fields: list[tuple[str, str]]) -> Response:
         values = dict(fields)
@@ -422,22 +432,33 @@ class _Exchange:
         if accept is None:
             raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
         allowed, action = self.choice(accept, ticked)
-        state = await self.decide(allowed, action, "form", values.get("lang"))
-        referer = self.headers.get("referer")
-        target = safe_next(values.get("next") or referer, self.own_origin)
-        response = RedirectResponse(target, 303, headers=_NO_STORE)
-        self.set_cookies(response, state)
-        return response
+        target = safe_next(values.get("next") or self.headers.get("referer"), self.own_origin)
+        return await self.decide(
+            allowed,
+            action,
+            "form",
+            values.get("lang"),
+            lambda state: RedirectResponse(target, 303, headers=_NO_STORE),
+        )
 
     async def withdraw(self) -> Response:
-        state = await self.decide({}, "withdraw", "api", None)
-        response = JSONResponse(self.state_body(state), headers=_NO_STORE)
-        self.set_cookies(response, state)
-        return response
+        return await self.decide({}, "withdraw", "api", None, self.json_answer)
 
     async def decide(
-        self, allowed: dict[str, bool], action: str, control: str, lang: object
-    ) -> ConsentState:
+        self,
+        allowed: dict[str, bool],
+        action: str,
+        control: str,
+        lang: object,
+        answer: Callable[[ConsentState], Response],
+    ) -> Response:
+        """Record the decision and answer it with ``answer(state)`` and the cookies.
+
+        The whole answer is built before anything is recorded, and recording is the last
+        step: an answer that cannot be built records nothing, and a record that cannot be
+        stored (503) sends no cookie. So the log holds a decision exactly when the visitor
+        got its cookie.
+        """
         consent_log = self.consent_log()
         if isinstance(lang, str) and lang in LANGUAGES:
             self.lang, self.lang_chosen = lang, True
@@ -446,14 +467,16 @@ class _Exchange:
         # random otherwise (behind the middleware a visitor without a cookie has no id yet).
         reading = read_cookie(self.config, self.scope)
         consent_id = reading.state.id
+        state = ConsentState.decide(self.config, allowed, id=consent_id, gpc=self.state.gpc)
+        response = answer(state)
+        self.set_cookies(response, state)
         if reading.status in ("expired", "outdated"):
             # The consent this id relied on lapsed (lifetime over, or a new policy version):
             # the proof log shows that end before the new decision.
             lapsed = ConsentState.undecided(self.config, id=consent_id, gpc=self.state.gpc)
             await consent_log.record(lapsed, "expire", control, self.lang, fingerprint)
-        state = ConsentState.decide(self.config, allowed, id=consent_id, gpc=self.state.gpc)
         await consent_log.record(state, action, control, self.lang, fingerprint)
-        return state
+        return response
 
     def remember_language(self, response: Response) -> None:
         """Set the functional language cookie after an explicit choice of language."""
