@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
@@ -46,6 +47,9 @@ def _encoding(scope: Scope, name: str) -> str | None:
                 if not params or (q.replace(".", "", 1).isdigit() and float(q) > 0):
                     accepted.add(coding.strip())
     return next((c for c in _precompressed(name) if c in accepted), None)
+
+
+_RANGE_HEADERS = frozenset({b"range", b"if-range"})
 
 
 @cache
@@ -89,21 +93,40 @@ class AssetFiles:
     ) -> None:
         self._static = StaticFiles(directory=asset_dir())
         self._aliases = dict(aliases or {})
-        self._files = files
+        # The servable names, fixed at start: the scripts and style sheets in the asset
+        # directory itself (not its subdirectories, nor the build script, nor the
+        # precompressed copies, which are only ever sent as the Content-Encoding of the
+        # file they hold), restricted to ``files`` when given.
+        self._names = frozenset(
+            path.name
+            for path in asset_dir().iterdir()
+            if path.is_file()
+            and path.suffix in (".js", ".css")
+            and (files is None or path.name in files)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "").rsplit("/", 1)[-1]
         name = self._aliases.get(path, path)
-        if self._files is not None and name not in self._files:
-            name = ""  # StaticFiles answers 404 for the directory itself with html=False
-        if name.endswith(_COMPRESSED):
-            name = ""  # only ever sent as the Content-Encoding of the file they hold
-        exists = bool(name) and (asset_dir() / name).is_file()
-        coding = _encoding(scope, name) if exists else None
-        scope = dict(scope, path="/" + name + (_SUFFIX[coding] if coding else ""))
+        if name not in self._names:
+            # Only the known file names are served: a missing file, '..', a NUL or a name
+            # too long for the file system never reaches the disk (StaticFiles would raise
+            # out of a bare ASGI app, which the server answers with a 500).
+            await _error(404, "not found")(scope, receive, send)
+            return
+        if scope.get("method") not in ("GET", "HEAD"):
+            await _error(405, "use GET or HEAD", {"Allow": "GET, HEAD"})(scope, receive, send)
+            return
+        coding = _encoding(scope, name)
+        # The assets are a few KB: always sent whole. A Range header is dropped, since a
+        # malformed one would get Starlette's plain-text 400 instead of a JSON error (and a
+        # range of a precompressed copy is not one of the file).
+        kept = [(k, v) for k, v in scope.get("headers", ()) if k not in _RANGE_HEADERS]
+        path = "/" + name + (_SUFFIX[coding] if coding else "")
+        scope = dict(scope, path=path, headers=kept)
         query = scope.get("query_string", b"").decode("latin-1")
-        immutable = exists and f"v={asset_version(name)}" in query.split("&")
-        varies = exists and bool(_precompressed(name))
+        immutable = f"v={asset_version(name)}" in query.split("&")
+        varies = bool(_precompressed(name))
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in (200, 304):
@@ -117,3 +140,10 @@ class AssetFiles:
             await send(message)
 
         await self._static(scope, receive, send_with_cache)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An error as every Kruimel endpoint answers one: ``{"error": ...}``, not cached."""
+    return JSONResponse(
+        {"error": message}, status, headers={"Cache-Control": "no-store", **(headers or {})}
+    )
