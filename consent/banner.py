@@ -150,7 +150,10 @@ def _safe_url(url: str | None) -> bool:
     """Only relative and http(s) links: a ``javascript:`` URL in the config stays out."""
     if not url:
         return False
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # e.g. "//[": a link no browser could follow either
+        return False
     return scheme in ("", "http", "https")
 
 

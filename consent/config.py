@@ -188,12 +188,27 @@ class Service:
 def _is_url(value: object) -> bool:
     if not isinstance(value, str):
         return False
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[" and other broken hosts: not a URL, said by the caller
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _parses(value: str) -> bool:
+    """Whether ``urlsplit`` takes ``value`` ("//[" it refuses, at every page's render)."""
+    try:
+        urlsplit(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _origin(value: object) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # "http://[": reported below as not an origin
+        parts = None
     if (
         parts is None
         or parts.scheme not in ("http", "https")
@@ -307,7 +322,8 @@ class ConsentConfig:
             if not isinstance(value, str) or not value.strip() or len(value) > 200:
                 raise _fail(key, "give a non-empty text (at most 200 characters)")
         if not isinstance(self.privacy_url, str) or not (
-            self.privacy_url.startswith("/") or _is_url(self.privacy_url)
+            (self.privacy_url.startswith("/") and _parses(self.privacy_url))
+            or _is_url(self.privacy_url)
         ):
             raise _fail("privacy_url", "give a path such as '/privacy' or an http(s) URL")
         _set(self, "categories", tuple(self.categories or DEFAULT_CATEGORIES))

@@ -89,13 +89,19 @@ class Store:
         :raises StoreLockedError: another process holds the embedded data directory.
         :raises StoreUnavailableError: the server cannot be reached.
         """
-        parts = urlsplit(url)
-        if parts.scheme not in _SCHEMES:
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError as e:  # "http://[": urlsplit refuses a broken host
+            raise StoreConfigError(
+                f"store url {_redact(url)!r} is malformed ({e}): write "
+                "'http(s)://user:password@host:8123/database' or 'chdb:///path/to/dir'"
+            ) from e
+        if scheme not in _SCHEMES:
             raise StoreConfigError(
                 f"store url {_redact(url)!r}: use 'chdb:///path/to/dir' for the embedded store or "
                 "'http(s)://user:password@host:8123/database' for a ClickHouse server"
             )
-        if parts.scheme == "chdb":
+        if scheme == "chdb":
             if cluster:
                 raise StoreConfigError("store cluster: only a ClickHouse server has clusters")
             return cls._connect_embedded(url)
@@ -319,7 +325,11 @@ def _reason(error: BaseException) -> str:
 
 def _redact(url: str) -> str:
     """The URL with its password replaced, for messages and logs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # Unparsable, so a password cannot be told apart: keep the scheme only.
+        return url.partition("://")[0][:20] + "://***" if "://" in url else "***"
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
