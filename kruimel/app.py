@@ -9,6 +9,7 @@ mounted ASGI app receives no lifespan events of its own.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -99,8 +100,17 @@ def _compose(
     if collector is not None:
         # The query API sits before the collector's mount, which would answer 404 for it.
         query = make_query_endpoint(collector.config, store, collector.flush)
-        mounts += [Route("/_analytics/api/v2/query", query), Mount("/_analytics", app=collector)]
+        mounts += [Route("/_analytics/api/v2/query", query), _mount("/_analytics", collector)]
     inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
     if consent is None:
         return inner
     return ConsentMiddleware(inner, config=consent, log=log)
+
+
+def _mount(path: str, app: ASGIApp) -> Mount:
+    """``Mount(path, app)`` that also takes paths holding a line break (``%0A`` in the
+    request), which the ``.`` of Starlette's path pattern misses: every path under the
+    collector then gets the collector's JSON 404, not the host app's plain-text one."""
+    mount = Mount(path, app=app)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount

@@ -4,6 +4,7 @@ never a 500 (issue 8 §2: StaticFiles raised its HTTPException out of a bare ASG
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,5 +112,23 @@ async def test_through_the_whole_app(tmp_path: Path) -> None:
                 exchange = await run(app, FuzzRequest(method, path, b"", host, [b""]))
                 assert exchange.error is None, (method, path, exchange.error)
                 assert exchange.status == status, (method, path)
+    finally:
+        store.close()
+
+
+async def test_a_path_under_the_collector_with_a_line_break_gets_its_json_404(
+    tmp_path: Path,
+) -> None:
+    # Starlette's Mount pattern ends in '.*', which stops at a line break: such paths fell
+    # through to the pages' app and its plain-text 404.
+    store = Store.connect(f"chdb://{tmp_path / 'store'}")
+    try:
+        app = build_fuzz_app(store, tmp_path)
+        async with lifespan(app):
+            for path in (b"/_analytics/%0d%0a", b"/_analytics/a%0ab", b"/_analytics/api/event%0a"):
+                request = FuzzRequest("GET", path, b"", [(b"host", b"www.example.nl")], [b""])
+                exchange = await run(app, request)
+                assert exchange.status == 404, path
+                assert json.loads(exchange.body()) == {"error": "not found"}, path
     finally:
         store.close()
