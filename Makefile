@@ -64,6 +64,7 @@ bench: $(STAMP) bench-deps
 	$(PY) bench/ingest.py $(BENCH_ARGS)
 	$(PY) bench/summary.py
 	$(PY) bench/disk.py
+	$(PY) bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

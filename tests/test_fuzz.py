@@ -1,0 +1,65 @@
+"""No request gets a 5xx or a traceback: a bounded, derandomised property-based run over every
+endpoint of the whole app (``tests/fuzzkit.py``; ``bench/fuzz.py`` runs 10,000+ of them).
+
+Also: the consent log holds exactly the decisions whose cookie was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from kruimel.store import Store
+
+from .fuzzkit import Fuzzer, LogTrap, build_fuzz_app, describe, lifespan, requests
+
+
+@pytest.fixture
+def trap() -> Iterator[LogTrap]:
+    handler = LogTrap()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+
+
+def test_no_request_is_answered_5xx_or_logs_a_traceback(tmp_path: Path, trap: LogTrap) -> None:
+    store = Store.connect(f"chdb://{tmp_path / 'store'}")
+    try:
+        app = build_fuzz_app(store, tmp_path)
+        fuzzer = Fuzzer(app, store, trap)
+        with asyncio.Runner() as runner:
+            stack = AsyncExitStack()
+            runner.run(stack.enter_async_context(lifespan(app)))
+            assert trap.take() == []
+
+            @settings(
+                max_examples=400,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )
+            @given(requests())
+            def one_request(request: object) -> None:
+                problems = runner.run(fuzzer.one(request))  # type: ignore[arg-type]
+                assert not problems, f"{describe(request)}: {problems}"  # type: ignore[arg-type]
+
+            try:
+                one_request()
+                # a decision is in the log exactly when its cookie was sent
+                assert fuzzer.decisions > 10
+                assert runner.run(fuzzer.recorded()) == fuzzer.decisions
+            finally:
+                runner.run(stack.aclose())
+    finally:
+        store.close()
+    assert trap.take() == []
