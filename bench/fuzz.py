@@ -8,11 +8,15 @@ header and body; forged and garbled consent cookies; lying Content-Lengths; clie
 away mid-body), here in one generation pass without shrinking, with a fixed seed, and every
 answer is tallied instead of stopping at the first finding.
 
-Serving stack: none; the app is called in process as raw ASGI messages (what uvicorn
-hands over after parsing, and more: bytes that h11 would refuse still reach the app), so
-no HTTP parser filters anything out.
+Two serving stacks, one after the other in one run (``--stack``):
 
-    .venv/bin/python bench/fuzz.py [--requests 12000] [--seed 8]
+* ``asgi``: the app called in process with raw ASGI messages (what a server hands over
+  after parsing, and more: bytes that h11 would refuse still reach the app);
+* ``uvicorn``: the same requests as bytes over TCP to uvicorn (h11, asyncio) serving the
+  app in a thread, one connection each (a body shorter than its Content-Length is sent and
+  the connection closed: the client went away). Tracebacks are what uvicorn and the app log.
+
+    .venv/bin/python bench/fuzz.py [--requests 12000] [--seed 8] [--stack asgi uvicorn]
 
 Writes the table to bench/results/fuzz.txt as well. Exits 1 when any request got a 5xx,
 logged an ERROR or traceback, or the consent log and the cookies sent disagree.
@@ -25,18 +29,23 @@ import asyncio
 import logging
 import os
 import platform
+import socket
 import sys
 import tempfile
+import threading
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import uvicorn  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from starlette.types import ASGIApp  # noqa: E402
 
 from kruimel.store import Store  # noqa: E402
 from tests.fuzzkit import (  # noqa: E402
+    Exchange,
     Fuzzer,
     FuzzRequest,
     LogTrap,
@@ -48,9 +57,86 @@ from tests.fuzzkit import (  # noqa: E402
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fuzz.txt"
+_STACKS = {
+    "asgi": "none, raw ASGI calls in process (no HTTP parser filters the input)",
+    "uvicorn": f"uvicorn {uvicorn.__version__} (h11, asyncio) on 127.0.0.1, one connection each",
+}
 
 
-def fuzz(total: int, first_seed: int) -> tuple[list[str], bool]:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _over_http(port: int, request: FuzzRequest) -> Exchange:
+    """Send ``request`` as bytes on a new connection; the first answer, parsed loosely."""
+    target = request.raw_path + (b"?" + request.query if request.query else b"")
+    head = request.method.encode("latin-1") + b" " + target + b" HTTP/1.1\r\n"
+    head += b"".join(k + b": " + v + b"\r\n" for k, v in request.headers)
+    head += b"connection: close\r\n\r\n"
+    body = b"".join(request.chunks)
+    declared = next((v for k, v in request.headers if k == b"content-length"), b"")
+    gone = request.disconnect or (declared.isdigit() and int(declared) > len(body))
+    if request.disconnect:
+        body = body[: len(body) // 2]
+    data = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(head + body)
+        except OSError:
+            pass  # the server answered (413, 400) and closed before taking the whole body
+        try:
+            while not gone and (chunk := sock.recv(65536)):
+                data += chunk
+        except TimeoutError:
+            data = b"HTTP/1.1 599 no answer within 30 s\r\n\r\n"  # a hang is a finding too
+        except OSError:
+            pass  # reset after the answer (the server closed with our body unread): keep it
+    exchange = Exchange(request)
+    if data.startswith(b"HTTP/1."):
+        lines = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        headers = [tuple(line.split(b": ", 1)) for line in lines[1:] if b": " in line]
+        start = {"type": "http.response.start", "status": int(lines[0].split(b" ")[1])}
+        exchange.messages.append({**start, "headers": [(k.lower(), v) for k, v in headers]})
+    return exchange
+
+
+def fuzz_http(app: ASGIApp, fuzzer: Fuzzer, total: int, first_seed: int) -> int:
+    """Send ``total`` requests to uvicorn serving ``app``; returns the last seed used."""
+    port = _free_port()
+    # log_config=None: uvicorn's loggers propagate to the root, where the trap listens
+    config = uvicorn.Config(app, port=port, lifespan="on", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    run_seed = first_seed
+    while fuzzer.requests < total:
+
+        @seed(run_seed)
+        @settings(
+            max_examples=total - fuzzer.requests,
+            phases=[Phase.generate],
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(requests())
+        def one(request: FuzzRequest) -> None:
+            exchange = _over_http(port, request)
+            status = exchange.status
+            fuzzer.tally(exchange, [f"answered {status}"] if status >= 500 else [])
+
+        one()
+        run_seed += 1
+    server.should_exit = True
+    thread.join()
+    return run_seed - 1
+
+
+def fuzz(total: int, first_seed: int, stack_name: str) -> tuple[list[str], bool]:
     """Send at least ``total`` requests; the report lines and whether all were answered well."""
     trap = LogTrap()
     logging.getLogger().addHandler(trap)
@@ -59,6 +145,14 @@ def fuzz(total: int, first_seed: int) -> tuple[list[str], bool]:
     app = build_fuzz_app(store, tmp)
     fuzzer = Fuzzer(app, store, trap)
     started = time.perf_counter()
+    if stack_name == "uvicorn":
+        last_seed = fuzz_http(app, fuzzer, total, first_seed)
+        startup: list[str] = []
+        with Store.connect(f"chdb://{tmp / 'store'}") as reopened:  # the app closed its own
+            recorded = int(
+                reopened.query("SELECT count() FROM consent_log WHERE action != 'expire'")[0][0]
+            )
+        return _report(fuzzer, stack_name, first_seed, last_seed, started, startup, recorded)
     with asyncio.Runner() as runner:
         stack = AsyncExitStack()
         runner.run(stack.enter_async_context(lifespan(app)))
@@ -82,19 +176,31 @@ def fuzz(total: int, first_seed: int) -> tuple[list[str], bool]:
             run_seed += 1
         recorded = runner.run(fuzzer.recorded())
         runner.run(stack.aclose())
-    took = time.perf_counter() - started
     store.close()
     logging.getLogger().removeHandler(trap)
+    return _report(fuzzer, stack_name, first_seed, run_seed - 1, started, startup, recorded)
+
+
+def _report(
+    fuzzer: Fuzzer,
+    stack_name: str,
+    first_seed: int,
+    last_seed: int,
+    started: float,
+    startup: list[str],
+    recorded: int,
+) -> tuple[list[str], bool]:
+    took = time.perf_counter() - started
     errors = sum(t[1] for t in fuzzer.by_endpoint.values())
     tracebacks = sum(t[2] for t in fuzzer.by_endpoint.values())
     load = os.getloadavg()
     lines = [
         "Fuzzing the whole app (build_app: consent middleware + consent log on chDB + "
         "collector + pages)",
-        "serving stack: none, raw ASGI calls in process (no HTTP parser filters the input)",
+        f"serving stack: {_STACKS[stack_name]}",
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
         f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared with other work)",
-        f"seeds {first_seed}..{run_seed - 1}, {took:.0f} s including generation",
+        f"seeds {first_seed}..{last_seed}, {took:.0f} s including generation",
         "",
         *summary_lines(fuzzer, fuzzer.findings),
         f"consent decisions answered with a cookie: {fuzzer.decisions}, "
@@ -113,9 +219,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=12_000, help="at least this many")
     parser.add_argument("--seed", type=int, default=8, help="the first hypothesis seed")
+    parser.add_argument("--stack", nargs="+", choices=sorted(_STACKS), default=["asgi", "uvicorn"])
     args = parser.parse_args()
-    lines, ok = fuzz(args.requests, args.seed)
-    text = "\n".join(lines) + "\n"
+    text, ok = "", True
+    for stack_name in args.stack:
+        lines, stack_ok = fuzz(args.requests, args.seed, stack_name)
+        text += "\n".join(lines) + "\n\n"
+        ok = ok and stack_ok
     print(text, end="")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text)
