@@ -79,8 +79,11 @@ def demo_pages_app(site: str = "localhost") -> Starlette:
     }
 
     async def page(request: Request) -> Response:
-        response = HTMLResponse(rendered[request.url.path])
-        if request.url.path == "/nieuwsbrief":
+        # scope["path"], not request.url: Starlette builds the URL by decoding the query
+        # string as UTF-8 and raises on other bytes, which some servers pass on.
+        path = request.scope["path"]
+        response = HTMLResponse(rendered[path])
+        if path == "/nieuwsbrief":
             # What a CMS plug-in for Pardot does server side; the middleware must drop it.
             response.set_cookie("pi_opt_in123456", "true", max_age=3600 * 24 * 365)
         return response

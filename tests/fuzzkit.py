@@ -616,7 +616,8 @@ def decisions(draw: st.DrawFn) -> FuzzRequest:
     headers = [(b"host", b"www.example.nl")]
     for name in (b"origin", b"referer"):
         if draw(st.booleans()):
-            headers.append((name, _latin1(draw(url))))
+            # the site's own page half the time, so that decisions get through to the log
+            headers.append((name, _latin1(draw(st.one_of(st.just(OWN + "/"), url)))))
     if draw(st.booleans()):
         headers.append((b"cookie", draw(cookie_headers())))
     if draw(st.integers(0, 3)) == 0:
