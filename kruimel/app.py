@@ -15,7 +15,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analytics import AnalyticsConfig, Collector
 from analytics.query import make_query_endpoint
@@ -101,7 +101,7 @@ def _compose(
         # The query API sits before the collector's mount, which would answer 404 for it.
         query = make_query_endpoint(collector.config, store, collector.flush)
         mounts += [Route("/_analytics/api/v2/query", query), _mount("/_analytics", collector)]
-    inner = Starlette(routes=[*mounts, *routes], lifespan=lifespan)
+    inner = _ascii_query(Starlette(routes=[*mounts, *routes], lifespan=lifespan))
     if consent is None:
         return inner
     return ConsentMiddleware(inner, config=consent, log=log)
@@ -114,3 +114,19 @@ def _mount(path: str, app: ASGIApp) -> Mount:
     mount = Mount(path, app=app)
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount
+
+
+def _ascii_query(app: ASGIApp) -> ASGIApp:
+    """``app`` with bytes above 0x7F in the query string percent-encoded, as a client should
+    have sent them. Some servers (httptools) pass such bytes on, and Starlette decodes the
+    query string as UTF-8 where it builds ``request.url`` (its trailing-slash redirect, any
+    route reading the URL), raising on anything else: a 500 for a malformed query."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string", b"")
+        if scope["type"] == "http" and not query.isascii():
+            quoted = b"".join(b"%%%02X" % c if c > 0x7F else bytes((c,)) for c in query)
+            scope = dict(scope, query_string=quoted)
+        await app(scope, receive, send)
+
+    return wrapped
