@@ -8,15 +8,17 @@ header and body; forged and garbled consent cookies; lying Content-Lengths; clie
 away mid-body), here in one generation pass without shrinking, with a fixed seed, and every
 answer is tallied instead of stopping at the first finding.
 
-Two serving stacks, one after the other in one run (``--stack``):
+Three serving stacks, one after the other in one run (``--stack``):
 
 * ``asgi``: the app called in process with raw ASGI messages (what a server hands over
   after parsing, and more: bytes that h11 would refuse still reach the app);
-* ``uvicorn``: the same requests as bytes over TCP to uvicorn (h11, asyncio) serving the
-  app in a thread, one connection each (a body shorter than its Content-Length is sent and
-  the connection closed: the client went away). Tracebacks are what uvicorn and the app log.
+* ``uvicorn`` and ``uvicorn-fast``: the same requests as bytes over TCP to uvicorn serving
+  the app in a thread, on h11 and asyncio, then on httptools and uvloop (which passes on
+  bytes h11 refuses, such as non-ASCII in the query string), one connection each (a body
+  shorter than its Content-Length is sent and the connection closed: the client went
+  away). Tracebacks are what uvicorn and the app log.
 
-    .venv/bin/python bench/fuzz.py [--requests 12000] [--seed 8] [--stack asgi uvicorn]
+    .venv/bin/python bench/fuzz.py [--requests 12000] [--seed 8] [--stack asgi uvicorn ...]
 
 Writes the table to bench/results/fuzz.txt as well. Exits 1 when any request got a 5xx,
 logged an ERROR or traceback, or the consent log and the cookies sent disagree.
@@ -60,7 +62,11 @@ RESULTS = Path(__file__).resolve().parent / "results" / "fuzz.txt"
 _STACKS = {
     "asgi": "none, raw ASGI calls in process (no HTTP parser filters the input)",
     "uvicorn": f"uvicorn {uvicorn.__version__} (h11, asyncio) on 127.0.0.1, one connection each",
+    "uvicorn-fast": f"uvicorn {uvicorn.__version__} (httptools, uvloop: kruimel's default) on "
+    "127.0.0.1, one connection each",
 }
+# the uvicorn options of each HTTP stack
+_SERVERS = {"uvicorn": ("h11", "asyncio"), "uvicorn-fast": ("httptools", "uvloop")}
 
 
 def _free_port() -> int:
@@ -102,11 +108,14 @@ def _over_http(port: int, request: FuzzRequest) -> Exchange:
     return exchange
 
 
-def fuzz_http(app: ASGIApp, fuzzer: Fuzzer, total: int, first_seed: int) -> int:
+def fuzz_http(app: ASGIApp, fuzzer: Fuzzer, total: int, first_seed: int, stack_name: str) -> int:
     """Send ``total`` requests to uvicorn serving ``app``; returns the last seed used."""
     port = _free_port()
     # log_config=None: uvicorn's loggers propagate to the root, where the trap listens
-    config = uvicorn.Config(app, port=port, lifespan="on", log_config=None, access_log=False)
+    http, loop = _SERVERS[stack_name]
+    config = uvicorn.Config(
+        app, port=port, http=http, loop=loop, lifespan="on", log_config=None, access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -145,8 +154,8 @@ def fuzz(total: int, first_seed: int, stack_name: str) -> tuple[list[str], bool]
     app = build_fuzz_app(store, tmp)
     fuzzer = Fuzzer(app, store, trap)
     started = time.perf_counter()
-    if stack_name == "uvicorn":
-        last_seed = fuzz_http(app, fuzzer, total, first_seed)
+    if stack_name in _SERVERS:
+        last_seed = fuzz_http(app, fuzzer, total, first_seed, stack_name)
         startup: list[str] = []
         with Store.connect(f"chdb://{tmp / 'store'}") as reopened:  # the app closed its own
             recorded = int(
@@ -219,7 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=12_000, help="at least this many")
     parser.add_argument("--seed", type=int, default=8, help="the first hypothesis seed")
-    parser.add_argument("--stack", nargs="+", choices=sorted(_STACKS), default=["asgi", "uvicorn"])
+    parser.add_argument("--stack", nargs="+", choices=sorted(_STACKS), default=list(_STACKS))
     args = parser.parse_args()
     text, ok = "", True
     for stack_name in args.stack:
