@@ -103,7 +103,16 @@ def _kruimel_variants(args: list[str]) -> list[list[str]]:
 
 
 def check_command(line: str, parser: object) -> None:
+    outside_options = re.sub(r"\[[^\]]*\]", "", line)  # '|' inside [a | b] is a synopsis
+    if " | " in outside_options:  # a pipeline: check each command of it
+        first, rest = line.split(" | ", 1)
+        check_command(first, parser)
+        check_command(rest, parser)
+        return
     words = shlex.split(line)
+    if words[0] == "echo":  # what a README pipes into a command is JSON, and must parse
+        json.loads(" ".join(words[1:]))
+        return
     if words[0] == "export":
         assert re.fullmatch(r"[A-Z_]+=.*", words[1]), line
         return
