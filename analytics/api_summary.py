@@ -11,17 +11,15 @@ body is ``{"error": "..."}``; a 400 also carries
 
 from __future__ import annotations
 
-import hmac
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from kruimel.store import Store, StoreError
+from kruimel.store import Store
 
+from .api_common import NO_STORE, BearerToken, error, store_unavailable
 from .config import AnalyticsConfig
 from .period import Period, PeriodError
 from .summary import summarize
@@ -29,8 +27,6 @@ from .summary import summarize
 __all__ = ["MAX_LIMIT", "SummaryEndpoint", "make_summary_endpoint"]
 
 MAX_LIMIT = 1000
-log = logging.getLogger("kruimel.analytics")
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 class SummaryEndpoint:
@@ -48,8 +44,7 @@ class SummaryEndpoint:
         self.config = config
         self.store = store
         self.flush = flush
-        token = config.api_token
-        self._token = token.encode() if token else None
+        self._auth = BearerToken(config.api_token, "summary API")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -58,30 +53,30 @@ class SummaryEndpoint:
     async def handle(self, request: Request) -> Response:
         """Answer one request; see the module docstring for the statuses."""
         if request.method not in ("GET", "HEAD"):
-            return _error(405, "use GET", {"Allow": "GET, HEAD"})
-        denied = self._authorize(request.headers.get("authorization", ""))
+            return error(405, "use GET", {"Allow": "GET, HEAD"})
+        denied = self._auth.refuse(request.headers.get("authorization", ""))
         if denied is not None:
             return denied
         query = request.query_params
         domain = query.get("site", "").strip()
         if not domain:
-            return _error(
+            return error(
                 400,
                 "site is required: the site's configured domain, e.g. site=example.nl",
                 parameter="site",
             )
         site = self.config.site(domain)
         if site is None:
-            return _error(404, f"site {domain[:253]!r} is not a configured site")
+            return error(404, f"site {domain[:253]!r} is not a configured site")
         try:
             period = Period.parse(
                 query.get("period") or None, query.get("from"), query.get("to"), tz=site.timezone
             )
         except PeriodError as e:
-            return _error(400, str(e), parameter=e.parameter)
+            return error(400, str(e), parameter=e.parameter)
         limit = _limit(query.get("limit"))
         if limit is None:
-            return _error(
+            return error(
                 400, f"limit must be a whole number from 1 to {MAX_LIMIT}", parameter="limit"
             )
         try:
@@ -89,34 +84,8 @@ class SummaryEndpoint:
                 await self.flush()
             summary = await summarize(self.store, site.domain, period, limit=limit)
         except Exception as e:
-            # summarize runs its queries in a task group, so a store failure may arrive
-            # wrapped in an exception group.
-            if not _only_store_errors(e):
-                raise
-            log.warning("summary: the store did not answer: %s", e)
-            return _error(503, "the store is unavailable; retry later", {"Retry-After": "30"})
-        return JSONResponse(summary, headers=_NO_STORE)
-
-    def _authorize(self, header: str) -> Response | None:
-        challenge = {"WWW-Authenticate": 'Bearer realm="kruimel"'}
-        if self._token is None:
-            return _error(
-                401,
-                "the server has no API token set: set KRUIMEL_API_TOKEN in the server's "
-                "environment to use the summary API",
-                challenge,
-            )
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return _error(401, "send Authorization: Bearer <token>", challenge)
-        # Constant time: the comparison must not reveal how much of the token matched.
-        if not hmac.compare_digest(given.strip().encode(), self._token):
-            return _error(
-                401,
-                "the bearer token is wrong",
-                {"WWW-Authenticate": 'Bearer realm="kruimel", error="invalid_token"'},
-            )
-        return None
+            return store_unavailable(e, "summary")
+        return JSONResponse(summary, headers=NO_STORE)
 
 
 def make_summary_endpoint(
@@ -139,20 +108,3 @@ def _limit(value: str | None) -> int | None:
         return None
     limit = int(value)
     return limit if 1 <= limit <= MAX_LIMIT else None
-
-
-def _only_store_errors(error: BaseException) -> bool:
-    if isinstance(error, BaseExceptionGroup):
-        return all(_only_store_errors(e) for e in error.exceptions)
-    return isinstance(error, StoreError)
-
-
-def _error(
-    status: int,
-    message: str,
-    headers: dict[str, Any] | None = None,
-    *,
-    parameter: str | None = None,
-) -> Response:
-    body = {"error": message} | ({"parameter": parameter} if parameter else {})
-    return JSONResponse(body, status_code=status, headers=_NO_STORE | (headers or {}))

@@ -406,9 +406,23 @@ def _remote_summary(args: argparse.Namespace) -> dict[str, Any]:
     if args.to:
         query["to"] = args.to
     url = f"{args.endpoint.rstrip('/')}/api/summary?{urlencode(query)}"
-    request = Request(url, headers={"Authorization": f"Bearer {token}"})
+    return fetch_api(url, args.endpoint, {"Authorization": f"Bearer {token}"})
+
+
+def fetch_api(
+    url: str,
+    endpoint: str,
+    headers: dict[str, str],
+    body: bytes | None = None,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """GET ``url`` (or POST ``body``) on a running Kruimel server and decode its JSON answer.
+
+    :raises CliError: with the server's own ``{"error"}`` message and status, or saying that
+        ``endpoint`` cannot be reached.
+    """
     try:
-        with urlopen(request, timeout=30) as response:  # noqa: S310 - URL given by the user
+        with urlopen(Request(url, body, headers), timeout=timeout) as response:  # noqa: S310 - URL given by the user
             data: dict[str, Any] = json.load(response)
             return data
     except HTTPError as e:
@@ -416,9 +430,9 @@ def _remote_summary(args: argparse.Namespace) -> dict[str, Any]:
             message = json.load(e).get("error", e.reason)
         except ValueError:
             message = e.reason
-        raise CliError(f"{url}: {e.code} {message}") from e
+        raise CliError(f"{url}: {e.code} {message}") from None
     except URLError as e:
-        raise CliError(f"cannot reach {args.endpoint}: {e.reason}") from e
+        raise CliError(f"cannot reach {endpoint}: {e.reason}") from None
 
 
 def _existing_store(url: str) -> None:

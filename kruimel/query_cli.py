@@ -16,8 +16,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
 
 __all__ = ["add_query_command"]
 
@@ -103,15 +101,6 @@ def _remote(args: argparse.Namespace) -> dict[str, Any]:
     body = json.dumps(_read(args)).encode()
     url = f"{args.endpoint.rstrip('/')}/api/v2/query"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    try:
-        with urlopen(Request(url, body, headers), timeout=60) as response:  # noqa: S310 - URL given by the user
-            data: dict[str, Any] = json.load(response)
-            return data
-    except HTTPError as e:
-        try:
-            message = json.load(e).get("error", e.reason)
-        except ValueError:
-            message = e.reason
-        raise _Refused(f"{url}: {e.code} {message}") from None
-    except URLError as e:
-        raise _Refused(f"cannot reach {args.endpoint}: {e.reason}") from None
+    from kruimel.cli import fetch_api
+
+    return fetch_api(url, args.endpoint, headers, body, timeout=60)

@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-import analytics.api_summary
+import analytics.api_common
 from analytics import AnalyticsConfig, SiteConfig
 from analytics.api_summary import make_summary_endpoint
 from analytics.period import Period
@@ -145,7 +145,7 @@ async def test_summary_endpoint_compares_the_token_in_constant_time(
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(analytics.api_summary.hmac, "compare_digest", spy)
+    monkeypatch.setattr(analytics.api_common.hmac, "compare_digest", spy)
     assert (await api.get("/api/summary", params=QUERY, headers=bearer("nope"))).status_code == 401
     assert (await api.get("/api/summary", params=QUERY, headers=bearer())).status_code == 200
     assert calls == [(b"nope", TOKEN.encode()), (TOKEN.encode(), TOKEN.encode())]
