@@ -3,6 +3,7 @@ line on stderr (no traceback, no library warnings) for every start-up mistake.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -151,8 +152,15 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 def test_make_demo_takes_port() -> None:
     root = Path(__file__).resolve().parents[2]
+    # Under `make test` this runs inside make: drop the parent's flags and directory lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     result = subprocess.run(
-        ["make", "-n", "demo", "PORT=8080"], cwd=root, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "demo", "PORT=8080"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip().splitlines()[-1].endswith("kruimel demo --port 8080")
 
