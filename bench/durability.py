@@ -73,6 +73,8 @@ def report(outcome: Outcome, args: argparse.Namespace) -> list[str]:
         "such a request or not are both correct. refused: answered but not acknowledged, "
         "e.g. 503 while starting)",
         f"requests that found no server (refused connection, never sent): {tally.not_connected}",
+        f"page views in the pages_daily rollup (materialised view): "
+        f"{outcome.rollup_pageviews}, events rows: {sum(outcome.events_stored.values())}",
         f"stored page views nobody sent: {outcome.events_foreign}; journal segments left after "
         f"the clean stop: {len(outcome.journal_left)}",
         "",

@@ -73,6 +73,12 @@ class Outcome:
     restart_seconds: list[float]
     seconds: float
     journal_left: list[str]
+    rollup_pageviews: int  # what the pages_daily materialised view counted for /p/<n>
+
+    @property
+    def rollup_matches(self) -> bool:
+        """The rollup counted each stored page view once (a replayed batch not twice)."""
+        return self.rollup_pageviews == sum(self.events_stored.values())
 
     @property
     def events_lost(self) -> int:
@@ -109,7 +115,8 @@ class Outcome:
     def ok(self) -> bool:
         """No loss, no duplicate, nothing stored that was never sent."""
         return (
-            self.events_lost == 0
+            self.rollup_matches
+            and self.events_lost == 0
             and self.events_duplicated == 0
             and self.events_foreign == 0
             and self.decisions_lost == 0
@@ -327,6 +334,11 @@ def run(
         ):
             if str(path).startswith(prefix):
                 events[int(str(path)[len(prefix) :])] += int(count)
+        rollup = store.query(
+            "SELECT sum(pageviews) FROM pages_daily "
+            "WHERE site = {site:String} AND startsWith(path, '/p/')",
+            {"site": SITE},
+        )
         decisions: Counter[str] = Counter()
         for consent_id, count in store.query(
             "SELECT consent_id, count() FROM consent_log WHERE action != 'expire' "
@@ -341,4 +353,5 @@ def run(
         restarts,
         seconds,
         journal_left,
+        int(rollup[0][0]),
     )

@@ -31,6 +31,7 @@ def test_killed_server_loses_and_duplicates_nothing_acknowledged(tmp_path: Path)
     assert (outcome.events_lost, outcome.events_duplicated, outcome.events_foreign) == (0, 0, 0)
     assert (outcome.decisions_lost, outcome.decisions_duplicated) == (0, 0)
     assert outcome.decisions_unacked_stored <= tally.decisions_unanswered
+    assert outcome.rollup_matches, (outcome.rollup_pageviews, len(outcome.events_stored))
     assert outcome.journal_left == []
     replays = (tmp_path / "server.log").read_text().count("replaying")
     assert replays >= 2, "the kills left no journal to replay: the test proved nothing"
