@@ -58,13 +58,15 @@ screenshots: $(STAMP) browser-deps
 bench-deps:
 	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "no wrk: bench/ingest.py uses its Python client"
 
-# BENCH_ARGS=--quick: the middleware and ingestion benchmarks in about a minute each.
+# BENCH_ARGS=--quick: the middleware and ingestion benchmarks in about a minute each, the fuzz
+# and the kill cycles shortened too (a quick run prints only; bench/results/ keeps full runs).
 bench: $(STAMP) bench-deps
 	$(PY) bench/middleware.py $(BENCH_ARGS)
 	$(PY) bench/ingest.py $(BENCH_ARGS)
 	$(PY) bench/summary.py
 	$(PY) bench/disk.py
-	$(PY) bench/fuzz.py
+	$(PY) bench/fuzz.py $(BENCH_ARGS)
+	$(PY) bench/durability.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build
