@@ -415,39 +415,75 @@ def test_middleware_language_memo_equals_choose_language(
         assert mw.language(query, accept, cookie) == choose_language(config, request)
 
 
-async def test_middleware_valid_reading_is_memoised_until_it_expires(
-    config: ConsentConfig,
-) -> None:
+def _cookie_scope(
+    config: ConsentConfig, state: ConsentState, *extra: tuple[bytes, bytes]
+) -> dict[str, Any]:
+    token = dump_token(config, state)
+    return {
+        "type": "http",
+        "headers": [*extra, (b"cookie", f"{config.cookie_name}={token}".encode())],
+    }
+
+
+def _decided_state(config: ConsentConfig, days_ago: int = 0) -> ConsentState:
     from datetime import UTC, datetime, timedelta
 
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    return ConsentState.decide(config, {"analytics": True}, now=at)
+
+
+def test_middleware_valid_reading_is_kept(config: ConsentConfig) -> None:
     mw = ConsentMiddleware(inner_app(), config=config)
-    old = ConsentState.decide(
-        config, {"analytics": True}, now=datetime.now(UTC) - timedelta(days=config.lifetime_days)
-    )
-    fresh = ConsentState.decide(config, {"analytics": True})
-    for state, decided in ((fresh, True), (old, False)):
-        request = {"type": "http", "headers": [
-            (b"cookie", f"{config.cookie_name}={dump_token(config, state)}".encode())
-        ]}  # fmt: skip
-        first, second = mw.read(request).state, mw.read(request).state
-        assert first.decided is second.decided is decided
-        assert (first is second) is decided  # only a valid decision is kept
-        assert first.id == state.id  # a lapsed choice keeps its id (records, the expire row)
-        if decided:
-            with pytest.raises(TypeError):
-                first.categories["marketing"] = True  # type: ignore[index]
-            assert first.to_json()["categories"]["analytics"] is True
-            # Once the choice lapses, the memo is not used: the cookie is read again.
-            [(key, memo)] = [(k, v) for k, v in mw._readings.items() if v.state is first]
-            mw._readings[key] = memo._replace(until=time.time() - 1)
-            assert mw.read(request).state is not first
-            # The cookie in a second Cookie line (HTTP/2 splits them) is read as well.
-            split = {"type": "http", "headers": [(b"cookie", b"sid=1"), *request["headers"]]}
-            assert mw.read(split).state.decided
-            # A server that gives [name, value] lists rather than tuples.
-            listed = {"type": "http", "headers": [list(pair) for pair in split["headers"]]}
-            assert mw.read(listed).state.decided and mw.read(listed) is mw.read(listed)
-    # No consent cookie: one shared state without an id, with or without other cookies.
+    request = _cookie_scope(config, state := _decided_state(config))
+    first, second = mw.read(request).state, mw.read(request).state
+    assert first.decided and first is second
+    assert first.id == state.id
+
+
+def test_middleware_lapsed_reading_is_not_kept_but_keeps_its_id(config: ConsentConfig) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
+    old = _decided_state(config, days_ago=config.lifetime_days)
+    request = _cookie_scope(config, old)
+    first, second = mw.read(request).state, mw.read(request).state
+    assert not first.decided and first is not second
+    assert first.id == old.id  # the records and the expire row need it
+
+
+def test_middleware_kept_reading_cannot_be_changed(config: ConsentConfig) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
+    state = mw.read(_cookie_scope(config, _decided_state(config))).state
+    with pytest.raises(TypeError):
+        state.categories["marketing"] = True  # type: ignore[index]
+    assert state.to_json()["categories"]["analytics"] is True
+
+
+def test_middleware_kept_reading_is_dropped_once_the_choice_lapses(config: ConsentConfig) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
+    request = _cookie_scope(config, _decided_state(config))
+    first = mw.read(request).state
+    [(key, memo)] = [(k, v) for k, v in mw._readings.items() if v.state is first]
+    mw._readings[key] = memo._replace(until=time.time() - 1)
+    assert mw.read(request).state is not first  # the cookie is read again
+
+
+def test_middleware_reads_the_cookie_from_a_second_cookie_line(config: ConsentConfig) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
+    # HTTP/2 may split the Cookie header into several lines.
+    split = _cookie_scope(config, _decided_state(config), (b"cookie", b"sid=1"))
+    assert mw.read(split).state.decided
+
+
+def test_middleware_reads_headers_given_as_lists(config: ConsentConfig) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
+    split = _cookie_scope(config, _decided_state(config), (b"cookie", b"sid=1"))
+    listed = {"type": "http", "headers": [list(pair) for pair in split["headers"]]}
+    assert mw.read(listed).state.decided and mw.read(listed) is mw.read(listed)
+
+
+def test_middleware_without_consent_cookie_shares_one_state_without_id(
+    config: ConsentConfig,
+) -> None:
+    mw = ConsentMiddleware(inner_app(), config=config)
     gpc = {"type": "http", "headers": [(b"sec-gpc", b"1"), (b"cookie", b"sid=1")]}
     assert mw.read(gpc).state is mw.read(gpc).state
     assert mw.read(gpc).state.gpc and mw.read(gpc).state.id == ""
