@@ -32,6 +32,7 @@ unit: $(STAMP) $(NPM_STAMP)
 lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check consent analytics kruimel tests bench examples
+	$(VENV)/bin/lint-imports
 	npx --no-install eslint static/banner/src static/banner/build.mjs eslint.config.js
 
 ## The browser scripts (static/banner/*.js, .gz, .br) from static/banner/src/ and
