@@ -135,17 +135,17 @@ async def test_writer_replays_the_journal_after_a_crash_exactly_once(
     table: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = tmp_path / "journal"
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_CRASHING_CHILD), str(journal)],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-    finally:
-        child.kill()  # SIGKILL: no shutdown, no flush
-        child.wait(timeout=30)
+    ) as child:  # closes the pipe, whatever happens
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+        finally:
+            child.kill()  # SIGKILL: no shutdown, no flush
+            child.wait(timeout=30)
     (segment,) = journal.glob("*.jsonl")
     with open(segment, "ab") as fh:  # and a write torn in the middle by the crash
         fh.write(b'[999,{"$dt":"2026-11-')
