@@ -22,7 +22,7 @@ demo: $(STAMP)
 # The browser tests run in a pytest process of their own: Playwright's sync API keeps an event
 # loop running for the whole session, which the asyncio tests cannot share.
 test: $(STAMP) browser-deps lint typecheck
-	$(PY) -m pytest --ignore=tests/browser
+	$(PY) -m pytest --ignore=tests/browser --cov --cov-report=term
 	$(PY) -m pytest tests/browser
 
 ## Fast feedback: every test except the real-browser ones and those marked slow.
