@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -135,32 +136,37 @@ def fuzz_http(
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    run_seed = first_seed
     unread = 0
-    while fuzzer.requests < total:
 
-        @seed(run_seed)
-        @settings(
+    def one(request: FuzzRequest) -> None:
+        nonlocal unread
+        exchange, answered = _over_http(port, request)
+        if not answered and request.endpoint() in _DECIDING:
+            unread += 1
+        status = exchange.status
+        fuzzer.tally(exchange, [f"answered {status}"] if status >= 500 else [])
+
+    last_seed = _passes(fuzzer, total, first_seed, one)
+    server.should_exit = True
+    thread.join()
+    return last_seed, unread
+
+
+def _passes(fuzzer: Fuzzer, total: int, first_seed: int, one: Callable[[FuzzRequest], None]) -> int:
+    """Feed hypothesis's requests to ``one`` until ``total`` were sent; returns the last seed.
+    hypothesis may end a pass early; further passes use the next seeds."""
+    run_seed = first_seed
+    while fuzzer.requests < total:
+        passed = settings(
             max_examples=total - fuzzer.requests,
             phases=[Phase.generate],
             database=None,
             deadline=None,
             suppress_health_check=list(HealthCheck),
-        )
-        @given(requests())
-        def one(request: FuzzRequest) -> None:
-            nonlocal unread
-            exchange, answered = _over_http(port, request)
-            if not answered and request.endpoint() in _DECIDING:
-                unread += 1
-            status = exchange.status
-            fuzzer.tally(exchange, [f"answered {status}"] if status >= 500 else [])
-
-        one()
+        )(given(requests())(one))
+        seed(run_seed)(passed)()
         run_seed += 1
-    server.should_exit = True
-    thread.join()
-    return run_seed - 1, unread
+    return run_seed - 1
 
 
 def fuzz(total: int, first_seed: int, stack_name: str) -> tuple[list[str], bool]:
@@ -186,29 +192,17 @@ def fuzz(total: int, first_seed: int, stack_name: str) -> tuple[list[str], bool]
         stack = AsyncExitStack()
         runner.run(stack.enter_async_context(lifespan(app)))
         startup = trap.take()
-        run_seed = first_seed
-        while fuzzer.requests < total:
-            # hypothesis may end a pass early; further passes use the next seeds
-            @seed(run_seed)
-            @settings(
-                max_examples=total - fuzzer.requests,
-                phases=[Phase.generate],
-                database=None,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(requests())
-            def one(request: FuzzRequest) -> None:
-                runner.run(fuzzer.one(request))
 
-            one()
-            run_seed += 1
+        def one(request: FuzzRequest) -> None:
+            runner.run(fuzzer.one(request))
+
+        last_seed = _passes(fuzzer, total, first_seed, one)
         recorded = runner.run(fuzzer.recorded())
         runner.run(stack.aclose())
     store.close()
     logging.getLogger().removeHandler(trap)
     # in process every answer is read to its end: no unread decisions
-    return _report(fuzzer, stack_name, first_seed, run_seed - 1, started, startup, recorded, 0)
+    return _report(fuzzer, stack_name, first_seed, last_seed, started, startup, recorded, 0)
 
 
 def _report(
