@@ -36,7 +36,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	npx --no-install eslint static/banner/src static/banner/build.mjs eslint.config.js
 
 ## The browser scripts (static/banner/*.js, .gz, .br) from static/banner/src/ and
-## kruimel/shared.json, with esbuild. Commit the result: Python users never need Node.
+## kruimel/base/shared.json, with esbuild. Commit the result: Python users never need Node.
 assets: $(NPM_STAMP)
 	node static/banner/build.mjs
 

@@ -1,7 +1,7 @@
 """Cookieless, first-party analytics: the collector, anonymisation, visitor keys, summary.
 
 Mount :class:`Collector` in an ASGI app (``/_analytics``) or serve it on its own; it stores
-into ClickHouse through :mod:`kruimel.store`. Nothing that identifies a person is stored:
+into ClickHouse through :mod:`kruimel.base.store`. Nothing that identifies a person is stored:
 IP addresses are used only in memory (masked Matomo-style where they are kept at all),
 visitor keys are salted hashes whose daily salts are deleted after two days, and referrers
 are reduced to their host. :func:`summarize` (and ``GET /api/summary``) report aggregates.

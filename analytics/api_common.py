@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from kruimel.store import StoreError
+from kruimel.base.store import StoreError
 
 __all__ = ["NO_STORE", "BearerToken", "error", "store_unavailable"]
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .api_common import NO_STORE, BearerToken, error, store_unavailable
 from .config import AnalyticsConfig

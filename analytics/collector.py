@@ -30,9 +30,9 @@ from typing import Any
 import anyio.to_thread
 from starlette.types import Message, Receive, Scope, Send
 
-from kruimel.assets import AssetFiles
-from kruimel.optout import has_optout
-from kruimel.store import Backpressure, BatchWriter, Store, StoreError
+from kruimel.base.assets import AssetFiles
+from kruimel.base.optout import has_optout
+from kruimel.base.store import Backpressure, BatchWriter, Store, StoreError
 
 from .api_summary import make_summary_endpoint
 from .clientip import TrustedProxies, client_ip

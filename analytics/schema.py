@@ -20,7 +20,7 @@ Storage choices (measured by ``bench/disk.py``; under 10 bytes per event in all)
   tags, browser, os, device) and pages (exact visitors and page views per path), rolled up
   by the summary from the raw events once the day is over (visits cannot be cut by a
   materialised view); see :func:`analytics.summary.roll_up`.
-* Every statement uses ``$on_cluster`` and ``$<Engine>`` (see :func:`kruimel.store.render`),
+* Every statement uses ``$on_cluster`` and ``$<Engine>`` (see :func:`kruimel.base.store.render`),
   so the same schema runs on chDB, a single server and a replicated cluster.
 
 Retention is configuration: :func:`apply_retention` moves the TTL of every analytics table
@@ -30,7 +30,7 @@ never changes, and a deleted salt leaves the disk within 30 seconds, not the def
 
 from __future__ import annotations
 
-from kruimel.store import Migration, Store, ensure_ttl
+from kruimel.base.store import Migration, Store, ensure_ttl
 
 __all__ = [
     "DEFAULT_RETENTION_MONTHS",
@@ -47,7 +47,7 @@ DEFAULT_RETENTION_MONTHS = 25
 # (CNIL audience measurement; docs/REGULATION.md item 14).
 MAX_RETENTION_MONTHS = 25
 
-# Column order of a row handed to the writer (kruimel.store.writer) for the events table.
+# Column order of a row handed to the writer (kruimel.base.store.writer) for the events table.
 EVENT_COLUMNS = (
     "site",
     "ts",
@@ -202,7 +202,7 @@ def apply_retention(store: Store, months: int = DEFAULT_RETENTION_MONTHS) -> lis
     """Keep analytics data ``months`` months: set the TTL of events, rollups and bot counts.
 
     Idempotent and cheap at every start: a table is altered only when its TTL changes
-    (:func:`kruimel.store.ensure_ttl`). Run after migrating. Returns the tables altered.
+    (:func:`kruimel.base.store.ensure_ttl`). Run after migrating. Returns the tables altered.
 
     :raises ValueError: ``months`` is not a whole number from 1 to 25 (the longest
         retention the consent exemption for audience measurement allows).

@@ -54,7 +54,7 @@ from typing import Any
 
 import anyio
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .period import Period
 
@@ -309,7 +309,7 @@ async def summarize(
         default: ``period.today`` (the site-local today the period was parsed on), else
         yesterday in UTC (when every timezone has finished the day before it).
     :raises ValueError: ``limit`` is below 1.
-    :raises kruimel.store.StoreError: ClickHouse failed.
+    :raises kruimel.base.store.StoreError: ClickHouse failed.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")

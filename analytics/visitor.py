@@ -27,7 +27,7 @@ from hashlib import blake2b
 
 import anyio.to_thread
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .anonymize import IPAddress, mask_ip
 from .config import SiteConfig

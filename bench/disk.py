@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.summary import roll_up  # noqa: E402
 from bench.gen import SITES, generate  # noqa: E402
-from kruimel.store import Store  # noqa: E402
+from kruimel.base.store import Store  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "disk.txt"
 TABLES = ("events", "pages_daily", "visits_daily", "filtered")

@@ -52,7 +52,7 @@ import uvicorn  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from starlette.types import ASGIApp  # noqa: E402
 
-from kruimel.store import Store  # noqa: E402
+from kruimel.base.store import Store  # noqa: E402
 from tests.fuzzkit import (  # noqa: E402
     Exchange,
     Fuzzer,

@@ -20,7 +20,7 @@ import time
 
 from analytics.schema import MIGRATIONS
 from analytics.summary import DIRECT
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 __all__ = ["MAIN_SITE", "SITES", "generate"]
 

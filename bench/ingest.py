@@ -120,7 +120,7 @@ def _app(kind: str, data_dir: str) -> Any:
 
 def _collector(store_dir: str, journal_dir: Path) -> Any:
     from analytics import AnalyticsConfig, Collector, SiteConfig
-    from kruimel.store import Store
+    from kruimel.base.store import Store
 
     store = Store.connect(f"chdb://{store_dir}")
     config = AnalyticsConfig(
@@ -332,7 +332,7 @@ def _count_rows(store_dir: str) -> int:
 
 def _count(store_dir: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from kruimel.store import Store
+    from kruimel.base.store import Store
 
     with Store.connect(f"chdb://{store_dir}") as store:
         print(int(store.query("SELECT count() FROM events")[0][0]))

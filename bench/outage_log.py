@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from analytics import AnalyticsConfig, Collector, SiteConfig
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

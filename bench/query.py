@@ -32,7 +32,7 @@ from analytics.period import Period  # noqa: E402
 from analytics.query import parse_query, run_query  # noqa: E402
 from analytics.summary import summarize  # noqa: E402
 from bench.gen import MAIN_SITE, generate  # noqa: E402
-from kruimel.store import Store  # noqa: E402
+from kruimel.base.store import Store  # noqa: E402
 
 TZ = "Europe/Amsterdam"
 TOTALS = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"]

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analytics import summary as S  # noqa: E402
 from analytics.period import Period  # noqa: E402
 from bench.gen import MAIN_SITE, generate  # noqa: E402
-from kruimel.store import Store  # noqa: E402
+from kruimel.base.store import Store  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "summary.txt"
 

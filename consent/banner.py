@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-from kruimel.assets import asset_url
+from kruimel.base.assets import asset_url
 
 from .i18n import human_lifetime
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from kruimel import shared
-from kruimel.optout import OPTOUT_COOKIE, OPTOUT_MAX_AGE
+from kruimel.base import shared
+from kruimel.base.optout import OPTOUT_COOKIE, OPTOUT_MAX_AGE
 
 from .errors import ConsentConfigError
 

@@ -20,15 +20,15 @@ import json
 
 from markupsafe import escape
 
-from kruimel.assets import asset_url
-from kruimel.shared import GTAG_TYPES, GTAG_WAIT_MS
+from kruimel.base.assets import asset_url
+from kruimel.base.shared import GTAG_TYPES, GTAG_WAIT_MS
 
 from .config import ConsentConfig
 from .state import ConsentState
 
 __all__ = ["GTAG_TYPES", "WAIT_FOR_UPDATE", "ConsentMode"]
 
-# Category -> Consent Mode types: kruimel/shared.json, which banner.js bundles too.
+# Category -> Consent Mode types: kruimel/base/shared.json, which banner.js bundles too.
 WAIT_FOR_UPDATE = GTAG_WAIT_MS
 _SCRIPT = "consent-mode.js"
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import cookie_parser
 
-from kruimel import shared
+from kruimel.base import shared
 
 from .config import ConsentConfig
 from .state import ConsentState

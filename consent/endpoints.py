@@ -8,7 +8,7 @@ custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick f
 wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
 
 ``/optout`` records or takes back the visitor's objection to the anonymous statistics
-(:mod:`kruimel.optout`): a cookie without an identifier, set with JSON or a plain form.
+(:mod:`kruimel.base.optout`): a cookie without an identifier, set with JSON or a plain form.
 
 "Reject all" by a visitor who had allowed something is a withdrawal and is recorded as
 ``withdraw``, like ``DELETE /_consent``.
@@ -26,10 +26,10 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from kruimel.assets import AssetFiles
-from kruimel.headers import append_header, merge_vary
-from kruimel.optout import has_optout, optout_cookie_header
-from kruimel.store import StoreError
+from kruimel.base.assets import AssetFiles
+from kruimel.base.headers import append_header, merge_vary
+from kruimel.base.optout import has_optout, optout_cookie_header
+from kruimel.base.store import StoreError
 
 from .banner import banner_fingerprint, render_banner, render_manage, render_settings_layer
 from .config import LANGUAGES, ConsentConfig
@@ -293,7 +293,7 @@ class _Exchange:
         self.remember_language(response)
         return response
 
-    # -- objecting to the anonymous statistics (kruimel.optout) ---------------------
+    # -- objecting to the anonymous statistics (kruimel.base.optout) ---------------------
     def opted_out(self) -> bool:
         return has_optout(self.headers.get("cookie", "").encode("latin-1"))
 

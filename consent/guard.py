@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from kruimel.headers import RawHeaders, append_header
+from kruimel.base.headers import RawHeaders, append_header
 
 from .config import ConsentConfig
 from .cookie import expire_cookie_headers

@@ -22,7 +22,7 @@ import anyio
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kruimel.headers import RawHeaders, header_list, merge_vary
+from kruimel.base.headers import RawHeaders, header_list, merge_vary
 
 from .banner import render_banner, render_head, render_manage
 from .config import ConsentConfig

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kruimel.assets import asset_url
+from kruimel.base.assets import asset_url
 
 from .banner import render_settings_form
 from .config import LANGUAGES, ConsentConfig, Service
@@ -176,7 +176,7 @@ def render_policy(
 
     :param next_url: where the settings form returns to after a choice.
     :param opted_out: whether the visitor objected to the anonymous statistics
-        (:mod:`kruimel.optout`); the page offers to object or to take it back.
+        (:mod:`kruimel.base.optout`); the page offers to object or to take it back.
     """
     t = _TEXT[lang]
     data = policy_data(config, lang)

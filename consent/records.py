@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from kruimel.store import Store, StoreError, ensure_ttl
+from kruimel.base.store import Store, StoreError, ensure_ttl
 
 from .schema import ACTIONS, CONTROLS, LOG_COLUMNS, MIGRATIONS, TABLE, retention_ttl
 from .state import ConsentState
@@ -20,7 +20,7 @@ EraseCallback = Callable[[str], Awaitable[str]]
 
 
 class RowWriter(Protocol):
-    """What :class:`ConsentLog` needs of ``kruimel.store.writer.BatchWriter``."""
+    """What :class:`ConsentLog` needs of ``kruimel.base.store.writer.BatchWriter``."""
 
     def append(self, rows: Sequence[Sequence[Any]]) -> Any: ...
 
@@ -30,7 +30,7 @@ class RowWriter(Protocol):
 class ConsentLog:
     """The ``consent_log`` table: append a decision, list and erase by consent id.
 
-    :param store: the shared :class:`~kruimel.store.Store`.
+    :param store: the shared :class:`~kruimel.base.store.Store`.
     :param writer: a ``BatchWriter`` for ``consent_log`` (columns
         :data:`consent.schema.LOG_COLUMNS`); without one each decision is one INSERT,
         which is fine at one decision per visitor per months.
@@ -73,7 +73,7 @@ class ConsentLog:
     def store(self) -> Store:
         """The store; for a log made by :meth:`open`, only once :meth:`start` has run.
 
-        :raises kruimel.store.StoreError: the log was opened from a URL and not started.
+        :raises kruimel.base.store.StoreError: the log was opened from a URL and not started.
         """
         if self._store is None:
             raise StoreError(

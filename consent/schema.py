@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kruimel.store import Migration
+from kruimel.base.store import Migration
 
 __all__ = ["ACTIONS", "CONTROLS", "LOG_COLUMNS", "MIGRATIONS", "TABLE", "retention_ttl"]
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from analytics import AnalyticsConfig, SiteConfig
 from examples.common import PAGE, config, store_url
 from kruimel.app import build_app
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 SITE = os.environ.get("KRUIMEL_SITE", "localhost")
 TRACKER = f'<script src="/_analytics/kruimel.js" data-site="{SITE}" defer></script>'

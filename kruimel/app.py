@@ -20,9 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from analytics import AnalyticsConfig, Collector
 from analytics.query import make_query_endpoint
 from consent import CONSENT_LOG_COLUMNS, ConsentConfig, ConsentLog, ConsentMiddleware
+from kruimel.base.store import Store
+from kruimel.base.store.writer import BatchWriter
 from kruimel.forwarded import TrustedSchemeMiddleware
-from kruimel.store import Store
-from kruimel.store.writer import BatchWriter
 
 __all__ = ["build_app"]
 

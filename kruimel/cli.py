@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 from kruimel import __version__
+from kruimel.base.store import StoreError, StoreLockedError
 from kruimel.runner import StartupFailed
 from kruimel.stack import serving_stack
-from kruimel.store import StoreError, StoreLockedError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -343,7 +343,7 @@ def _run(app: ASGIApp, sock: socket.socket) -> None:
 def _migrate(args: argparse.Namespace) -> int:
     from analytics.schema import MIGRATIONS as ANALYTICS
     from consent.schema import MIGRATIONS as CONSENT
-    from kruimel.store import Store
+    from kruimel.base.store import Store
 
     url, cluster = _store_url(args)
     with Store.connect(url, cluster=cluster) as store:
@@ -356,7 +356,7 @@ def _summary(args: argparse.Namespace) -> int:
     from analytics.period import Period, PeriodError
     from analytics.report import format_summary_table
     from analytics.summary import summarize
-    from kruimel.store import Store
+    from kruimel.base.store import Store
 
     if args.limit < 1:
         raise CliError("--limit must be at least 1")

@@ -23,8 +23,8 @@ from starlette.types import ASGIApp
 from analytics import AnalyticsConfig, SiteConfig
 from consent import ConsentConfig, preset
 from kruimel.app import build_app
-from kruimel.assets import asset_dir
-from kruimel.store import Store
+from kruimel.base.assets import asset_dir
+from kruimel.base.store import Store
 
 __all__ = ["DemoOptions", "build_demo_app", "demo_consent_config", "demo_pages_app"]
 

@@ -71,8 +71,8 @@ def _read(args: argparse.Namespace) -> Any:
 
 def _local(args: argparse.Namespace) -> dict[str, Any]:
     from analytics.query import QueryError, parse_query, run_query
+    from kruimel.base.store import Store, StoreLockedError
     from kruimel.cli import _site_timezone, _store_url
-    from kruimel.store import Store, StoreLockedError
 
     data = _read(args)
     site = data.get("site_id") if isinstance(data, dict) else None

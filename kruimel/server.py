@@ -18,8 +18,8 @@ from starlette.types import ASGIApp
 from analytics.errors import AnalyticsConfigError
 from kruimel import __version__
 from kruimel.app import build_app
+from kruimel.base.store import Store
 from kruimel.settings import Settings, SettingsError
-from kruimel.store import Store
 
 __all__ = ["build_server_app"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 SITE = "example.nl"
 # a browser's user agent: a bot's page view is acknowledged but deliberately not stored

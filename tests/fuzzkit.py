@@ -41,8 +41,8 @@ from consent import ConsentConfig, ConsentMiddleware, preset
 from consent.cookie import SALT, dump_token
 from consent.state import ConsentState
 from kruimel.app import build_app
+from kruimel.base.store import Store
 from kruimel.demo import demo_pages_app
-from kruimel.store import Store
 
 SECRET = "fuzz-secret-key-0123456789abcdef0123"
 TOKEN = "fuzz-api-token-0123456789"

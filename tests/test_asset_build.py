@@ -1,6 +1,6 @@
 """The committed browser scripts are the build of their readable sources.
 
-``static/banner/src/*.js`` (and ``kruimel/shared.json``, which they import) are the sources;
+``static/banner/src/*.js`` (and ``kruimel/base/shared.json``, which they import) are the sources;
 ``make assets`` builds ``static/banner/*.js`` and the precompressed ``.gz``/``.br`` beside
 every served file. These tests rebuild into a temporary folder with the pinned esbuild
 (installed by ``make browser-deps``) and compare bytes, so an edit to a source without a
@@ -16,14 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.assets import asset_version
-from kruimel.shared import LANGUAGE_COOKIE
+from kruimel.base.assets import asset_version
+from kruimel.base.shared import LANGUAGE_COOKIE
 
 ROOT = Path(__file__).parent.parent
 ASSETS = ROOT / "static" / "banner"
 SCRIPTS = ("tracker.js", "banner.js", "consent-mode.js", "kruimel.js")
 SERVED = (*SCRIPTS, "banner.css", "policy.css")
-FIX = "edit static/banner/src/ (or kruimel/shared.json), run `make assets` and commit the result"
+FIX = (
+    "edit static/banner/src/ (or kruimel/base/shared.json), run `make assets` and commit the result"
+)
 
 
 def _node() -> str:
@@ -71,7 +73,7 @@ def test_precompressed_files_hold_the_committed_file(name: str) -> None:
 
 @pytest.mark.parametrize("name", ("tracker.js", "banner.js", "banner.css"))
 def test_static_site_snippet_loads_the_current_versions(name: str) -> None:
-    # kruimel.js asks for ?v=<hash>; only the hash kruimel.assets computes is served immutable.
+    # kruimel.js asks for ?v=<hash>; only the hash kruimel.base.assets computes is served immutable.
     assert f'"{name}":"{asset_version(name)}"' in (ASSETS / "kruimel.js").read_text(), FIX
 
 

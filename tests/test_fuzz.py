@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .fuzzkit import (
     ENDPOINTS,

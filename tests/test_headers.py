@@ -1,4 +1,4 @@
-"""kruimel.headers: edits of raw ASGI header lists."""
+"""kruimel.base.headers: edits of raw ASGI header lists."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-import kruimel.headers
-from kruimel.headers import (
+import kruimel.base.headers
+from kruimel.base.headers import (
     RawHeaders,
     append_header,
     delete_header,
@@ -20,7 +20,7 @@ from kruimel.headers import (
 
 
 def test_headers_exports_are_the_public_api() -> None:
-    assert sorted(kruimel.headers.__all__) == [
+    assert sorted(kruimel.base.headers.__all__) == [
         "RawHeaders",
         "append_header",
         "delete_header",

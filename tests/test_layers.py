@@ -24,3 +24,12 @@ def test_every_kruimel_module_is_in_a_layer() -> None:
         or (path.is_dir() and (path / "__init__.py").exists())
     }
     assert modules - placed == set(), "place these in a layer of [tool.importlinter]"
+
+
+def test_the_floor_is_one_folder() -> None:
+    """The layout shows the layers: the floor is kruimel/base/, the roof the rest of kruimel/."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    [contract] = config["tool"]["importlinter"]["contracts"]
+    assert contract["layers"][-1] == "kruimel.base"
+    roof = set(re.split(r"\s*:\s*", contract["layers"][0]))
+    assert not any(name.startswith("kruimel.base") for name in roof)

@@ -9,7 +9,7 @@ import pytest
 from consent import ConsentConfig
 from consent.banner import _safe_url
 from consent.errors import ConsentConfigError
-from kruimel.store import Store, StoreConfigError
+from kruimel.base.store import Store, StoreConfigError
 
 KEY = "config-test-secret-0123456789abcdef"
 

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from analytics.api_common import NO_STORE, BearerToken, error, store_unavailable
 from analytics.config import AnalyticsConfig
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .parse import QueryError, parse_query
 from .run import run_query

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import anyio
 
 from analytics.period import Period
-from kruimel.store import Store, StoreError
+from kruimel.base.store import Store, StoreError
 
 from .dates import comparison_period, time_bucket, time_labels
 from .parse import EVENT_DIMENSIONS, PROPS_PREFIX, Filter, Logic, Query, QueryError
@@ -51,7 +51,7 @@ async def run_query(
     """Answer ``query`` for ``site`` (the configured domain) in the site's timezone ``tz``.
 
     :raises QueryError: a ``matches`` pattern is not valid re2.
-    :raises kruimel.store.StoreError: ClickHouse failed.
+    :raises kruimel.base.store.StoreError: ClickHouse failed.
     """
     zone = str(tz) if isinstance(tz, ZoneInfo) else tz
     await _check_patterns(store, query.filters)

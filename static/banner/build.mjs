@@ -1,5 +1,5 @@
 // Builds the browser scripts from src/ (make assets): esbuild bundles each source with the
-// names it imports from kruimel/shared.json and minifies it; kruimel.js gets the content
+// names it imports from kruimel/base/shared.json and minifies it; kruimel.js gets the content
 // hashes of the files it loads; every served file gets a .gz and a .br beside it, which the
 // asset server picks by Accept-Encoding. The output is committed, so Python users never need
 // Node (no banner comment: the tracker's bytes count; the sources sit in src/ beside the
@@ -38,7 +38,7 @@ async function bundle(name, define = {}) {
   return code;
 }
 
-// The same short hash as kruimel.assets.asset_version: the `?v=` a year-long cached URL carries.
+// The same short hash as kruimel.base.assets.asset_version: the `?v=` a year-long cached URL carries.
 const version = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 12);
 
 mkdirSync(out, { recursive: true });

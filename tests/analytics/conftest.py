@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from analytics import AnalyticsConfig, Collector, SiteConfig
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import noon
 
 

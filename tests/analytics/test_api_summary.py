@@ -17,7 +17,7 @@ from analytics.api_summary import make_summary_endpoint
 from analytics.period import Period
 from analytics.schema import EVENT_COLUMNS, MIGRATIONS
 from analytics.summary import DIRECT, summarize
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import days_ago, today
 
 TOKEN = "s3cret-token-for-tests"

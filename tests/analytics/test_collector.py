@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from analytics import AnalyticsConfig, Collector
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import noon, today
 
 CHROME = (

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from analytics import AnalyticsConfig, Collector
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from analytics import Collector
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 IPV4 = ip_address("203.0.113.77")
 IPV6 = ip_address("2001:db8:85a3:77:8a2e:370:7334:4711")

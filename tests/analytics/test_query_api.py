@@ -16,7 +16,7 @@ from analytics import AnalyticsConfig, SiteConfig
 from analytics.query import make_query_endpoint
 from analytics.schema import EVENT_COLUMNS, MIGRATIONS
 from analytics.summary import DIRECT
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import at, days_ago, noon
 
 TOKEN = "query-token-for-tests"

@@ -31,7 +31,7 @@ from analytics.period import Period
 from analytics.query import parse_query, run_query
 from analytics.schema import EVENT_COLUMNS, MIGRATIONS
 from analytics.summary import summarize
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.analytics.test_summary import D13, D14, D15, D16, EVENTS, SITE, ev
 from tests.clock import at
 

@@ -12,7 +12,7 @@ from analytics.schema import (
     SALT_COLUMNS,
     apply_retention,
 )
-from kruimel.store import Store, render
+from kruimel.base.store import Store, render
 
 
 def engine_full(store: Store, table: str) -> str:

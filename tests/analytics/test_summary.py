@@ -39,7 +39,7 @@ import pytest
 from analytics.period import Period
 from analytics.schema import EVENT_COLUMNS, FILTERED_COLUMNS, MIGRATIONS
 from analytics.summary import DIRECT, NOT_SET, summarize
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import at, days_ago
 
 SITE = "example.nl"

@@ -9,7 +9,7 @@ import pytest
 
 from analytics import DailySalts, SiteConfig, visitor_key
 from analytics.schema import MIGRATIONS
-from kruimel.store import Store
+from kruimel.base.store import Store
 from tests.clock import at, today
 
 CHROME = (

@@ -22,8 +22,8 @@ from starlette.types import ASGIApp
 from analytics import AnalyticsConfig, SiteConfig
 from consent import ConsentConfig, preset
 from kruimel.app import build_app
-from kruimel.assets import asset_dir
-from kruimel.store import Store
+from kruimel.base.assets import asset_dir
+from kruimel.base.store import Store
 
 SITE = "127.0.0.1"
 NPM = Path(__file__).parent / "node_modules"

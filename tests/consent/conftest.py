@@ -13,7 +13,7 @@ from consent.config import ConsentConfig
 from consent.endpoints import ConsentEndpoints
 from consent.presets import preset
 from consent.records import ConsentLog
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 SECRET = "test-secret-key-0123456789abcdef"
 SITE = "https://www.example.nl"

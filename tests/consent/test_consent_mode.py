@@ -12,7 +12,7 @@ from consent.config import ConsentConfig
 from consent.consent_mode import GTAG_TYPES, WAIT_FOR_UPDATE, ConsentMode
 from consent.presets import preset
 from consent.state import ConsentState
-from kruimel.assets import asset_path, asset_url
+from kruimel.base.assets import asset_path, asset_url
 
 ALL_TYPES = {t for types in GTAG_TYPES.values() for t in types}
 

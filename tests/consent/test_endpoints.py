@@ -13,7 +13,7 @@ from consent.config import ConsentConfig
 from consent.endpoints import MAX_BODY, ConsentEndpoints, safe_next
 from consent.records import ConsentLog
 from consent.state import ConsentState
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 SITE = "https://www.example.nl"
 STATIC_SITE = "https://static.example.org"

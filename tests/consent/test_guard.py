@@ -9,7 +9,7 @@ import pytest
 from consent.config import ConsentConfig
 from consent.guard import MAX_REPORTED, CookieGuard, cookie_name
 from consent.state import ConsentState
-from kruimel.headers import RawHeaders, get_all
+from kruimel.base.headers import RawHeaders, get_all
 
 
 def decided(config: ConsentConfig, *allowed: str) -> ConsentState:

@@ -14,7 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from consent import ConsentConfig, ConsentLog, ConsentMiddleware
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 
 def _broken_log(store: Store) -> ConsentLog:

@@ -575,7 +575,7 @@ async def test_middleware_drop_in_with_a_log_that_owns_its_store(
     app needs: the table is created at startup, decisions are recorded, the store closes."""
     import asyncio
 
-    from kruimel.store import Store
+    from kruimel.base.store import Store
 
     url = f"chdb://{tmp_path / 'store'}"
     log = ConsentLog.open(url, site="www.example.nl")

@@ -10,8 +10,8 @@ from consent.config import ConsentConfig
 from consent.records import ConsentLog
 from consent.schema import LOG_COLUMNS, TABLE
 from consent.state import ConsentState
-from kruimel.store import Store, StoreError
-from kruimel.store.writer import BatchWriter
+from kruimel.base.store import Store, StoreError
+from kruimel.base.store.writer import BatchWriter
 from tests.clock import noon
 
 HASH = "a" * 64

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from consent.records import ConsentLog
-from kruimel.store import StoreError
+from kruimel.base.store import StoreError
 
 from .conftest import KEY, repo_root
 
@@ -33,7 +33,7 @@ def run_without_chdb(code: str, tmp_path: Path) -> subprocess.CompletedProcess[s
 
 def test_chdb_url_without_the_extra_names_the_install(tmp_path: Path) -> None:
     done = run_without_chdb(
-        "from kruimel.store import Store, StoreConfigError\n"
+        "from kruimel.base.store import Store, StoreConfigError\n"
         "try:\n"
         "    Store.connect('chdb://./data/store')\n"
         "except StoreConfigError as e:\n"

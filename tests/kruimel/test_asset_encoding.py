@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.exceptions import HTTPException
 
-from kruimel.assets import AssetFiles, asset_path, asset_version
+from kruimel.base.assets import AssetFiles, asset_path, asset_version
 
 
 async def fetch(path: str, accept: str) -> tuple[httpx.Response, bytes]:

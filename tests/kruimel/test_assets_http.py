@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kruimel.assets import AssetFiles
-from kruimel.store import Store
+from kruimel.base.assets import AssetFiles
+from kruimel.base.store import Store
 
 from ..fuzzkit import FuzzRequest, build_fuzz_app, lifespan, run
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from analytics.schema import EVENT_COLUMNS
+from kruimel.base.store import Store
 from kruimel.cli import _secret_from_env_or_file, main
-from kruimel.store import Store
 
 from .servers import start_kruimel, stop
 

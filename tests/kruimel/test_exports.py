@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 EXPECTED = {
-    "kruimel.store": {
+    "kruimel.base.store": {
         "Backpressure",
         "BatchWriter",
         "Migration",
@@ -30,7 +30,7 @@ def test_exports_match_the_intended_api(name: str) -> None:
     assert set(module.__all__) == EXPECTED[name]
 
 
-@pytest.mark.parametrize("name", ["consent", "analytics", "kruimel", "kruimel.store"])
+@pytest.mark.parametrize("name", ["consent", "analytics", "kruimel", "kruimel.base.store"])
 def test_exports_resolve_and_are_documented(name: str) -> None:
     module = importlib.import_module(name)
     assert len(module.__all__) == len(set(module.__all__)), "duplicates in __all__"

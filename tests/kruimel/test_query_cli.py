@@ -14,8 +14,8 @@ import pytest
 
 from analytics.schema import EVENT_COLUMNS, MIGRATIONS
 from analytics.summary import DIRECT
+from kruimel.base.store import Store
 from kruimel.cli import main
-from kruimel.store import Store
 from tests.clock import at, today
 
 from .servers import Server

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kruimel.store import Store
+from kruimel.base.store import Store
 
 from .servers import free_port, one_line, run_kruimel, start_kruimel, stop
 

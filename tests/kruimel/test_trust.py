@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kruimel.base.store import Store
 from kruimel.settings import SettingsError, load_settings, settings_from_mapping
-from kruimel.store import Store
 
 from .servers import free_port, start_kruimel, stop
 

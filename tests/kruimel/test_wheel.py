@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
-import asyncio, httpx, consent, kruimel.assets
+import asyncio, httpx, consent, kruimel.base.assets
 from starlette.applications import Starlette
 from consent import ConsentConfig, ConsentMiddleware
 
@@ -27,7 +27,7 @@ async def fetch():
         return await client.get("/_consent/static/banner.js")
 r = asyncio.run(fetch())
 assert r.status_code == 200, r.status_code
-print(kruimel.assets.asset_dir())
+print(kruimel.base.assets.asset_dir())
 print(len(r.content))
 """
 

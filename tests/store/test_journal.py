@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.store import StoreError
-from kruimel.store.journal import Journal, Segment, encode_row
+from kruimel.base.store import StoreError
+from kruimel.base.store.journal import Journal, Segment, encode_row
 
 
 def test_journal_row_is_a_json_compact_each_row_line() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.store import BatchWriter, Outage, Store, StoreError
+from kruimel.base.store import BatchWriter, Outage, Store, StoreError
 
 
 class Ticks:
@@ -22,7 +22,7 @@ class Ticks:
 def test_outage_logs_start_counts_and_end(caplog: pytest.LogCaptureFixture) -> None:
     ticks = Ticks()
     outage = Outage("the store at chdb:///x", interval=60, clock=ticks)
-    caplog.set_level(logging.DEBUG, logger="kruimel.store")
+    caplog.set_level(logging.DEBUG, logger="kruimel.base.store")
     outage.recovered()  # no outage: nothing to say
     assert caplog.records == []
     error = StoreError("connection refused\nsecond line of detail")

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from analytics.schema import MIGRATIONS as ANALYTICS
-from kruimel.store import Migration, Store, StoreConfigError, StoreLockedError, ensure_ttl, render
+from kruimel.base.store import (
+    Migration,
+    Store,
+    StoreConfigError,
+    StoreLockedError,
+    ensure_ttl,
+    render,
+)
 
 
 def test_render_single_node_and_cluster() -> None:
@@ -65,7 +72,7 @@ def test_ensure_ttl_alters_only_on_change(store: Store) -> None:
 def test_second_process_gets_a_clear_error(store: Store) -> None:
     path = store.url[len("chdb://") :]
     code = (
-        "from kruimel.store import Store, StoreLockedError\n"
+        "from kruimel.base.store import Store, StoreLockedError\n"
         "try:\n"
         f"    Store.connect('chdb://{path}')\n"
         "except StoreLockedError as e:\n"

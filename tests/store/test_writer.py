@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kruimel.store import Backpressure, BatchWriter, Migration, Store, StoreError
+from kruimel.base.store import Backpressure, BatchWriter, Migration, Store, StoreError
 from tests.clock import noon, today
 
 COLUMNS = ("k", "ts", "day", "m")
@@ -116,7 +116,7 @@ def test_writer_rejects_injected_identifiers(store: Store) -> None:
 _CRASHING_CHILD = """
 import asyncio, sys
 from datetime import UTC, datetime
-from kruimel.store.writer import BatchWriter
+from kruimel.base.store.writer import BatchWriter
 
 async def main():
     w = BatchWriter(None, "t", ("k", "ts", "day", "m"), journal_dir=sys.argv[1], max_delay=3600)

@@ -8,7 +8,7 @@ import {
   consent_event as EVENT,
   gtag_types as GTAG_TYPES,
   token_header as TOKEN_HEADER
-} from '../../../kruimel/shared.json';
+} from '../../../kruimel/base/shared.json';
 
 // The names the markup (consent/banner.py) and site code share with this script.
 const ROOT = '.kruimel[data-kruimel-prefix]';
@@ -118,7 +118,7 @@ function start(w, d, root) {
     return chain;
   }
 
-  // Google Consent Mode: the same table as consent/consent_mode.py (kruimel/shared.json).
+  // Google Consent Mode: the same table as consent/consent_mode.py (kruimel/base/shared.json).
   function gtag() {
     if (typeof w.gtag !== 'function') return;
     const update = {};

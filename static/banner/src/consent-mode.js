@@ -5,7 +5,7 @@
    data-granted: the types the visitor's current choice grants (sent as an 'update');
    data-wait: wait_for_update in milliseconds. No eval, no globals beyond dataLayer/gtag.
    Built into static/banner/consent-mode.js by `make assets`. */
-import { gtag_wait_ms as WAIT_MS } from '../../../kruimel/shared.json';
+import { gtag_wait_ms as WAIT_MS } from '../../../kruimel/base/shared.json';
 
 function start(w, me) {
   if (!me) return;

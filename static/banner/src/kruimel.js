@@ -13,12 +13,12 @@ import {
   optout_days as OPTOUT_DAYS,
   token_header as TOKEN_HEADER,
   tracker_path as TRACKER_PATH
-} from '../../../kruimel/shared.json';
+} from '../../../kruimel/base/shared.json';
 
 // The tag's data-* attributes handed on to the tracker.
 const PASS = ['local', 'automation', 'hash', 'outbound', 'downloads'];
 /* global ASSET_VERSIONS */
-// {"banner.js": "<hash>", ...}: the build defines it, as kruimel.assets.asset_version
+// {"banner.js": "<hash>", ...}: the build defines it, as kruimel.base.assets.asset_version
 // computes it, so these URLs are the immutable, year-long cached ones.
 const versioned = (path, name) => path + '?v=' + ASSET_VERSIONS[name];
 

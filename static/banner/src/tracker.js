@@ -1,7 +1,7 @@
 /* The Kruimel tracker: counts page views, SPA navigations, engagement time, outbound links
    and downloads without cookies or identifiers (docs/BROWSER.md). Built into
    static/banner/tracker.js by `make assets` (budget: under 1,000 B gzip -9). */
-import { event_path as EVENT_PATH, optout_cookie as OPTOUT } from '../../../kruimel/shared.json';
+import { event_path as EVENT_PATH, optout_cookie as OPTOUT } from '../../../kruimel/base/shared.json';
 
 // Pages on these hosts are not counted unless the tag says data-local.
 const LOCAL_HOST = /^(localhost|127(\.\d+){3}|\[::1\])$|^$/;

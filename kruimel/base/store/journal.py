@@ -1,4 +1,4 @@
-"""The write-ahead journal behind :class:`~kruimel.store.writer.BatchWriter`.
+"""The write-ahead journal behind :class:`~kruimel.base.store.writer.BatchWriter`.
 
 Rows (already anonymised: the journal is on disk, so nothing personal may enter it) are
 appended to the active *segment* file before the caller acknowledges them. Each batch is one
@@ -41,7 +41,7 @@ from .errors import StoreError
 
 __all__ = ["Journal", "Segment", "encode_row", "new_segment_id"]
 
-log = logging.getLogger("kruimel.store.journal")
+log = logging.getLogger("kruimel.base.store.journal")
 _SUFFIX = ".jsonl"
 Row = Sequence[Any]
 

@@ -3,7 +3,7 @@
 One warning when the store stops answering, one when it answers again, and in between a
 count of the requests refused because of it, at most every ``interval`` seconds (written
 when the next failure or refusal comes, so a quiet server writes nothing). Every
-:class:`~kruimel.store.Store` has one (``store.outage``): the store reports its own failed
+:class:`~kruimel.base.store.Store` has one (``store.outage``): the store reports its own failed
 and successful calls, and the collector and the consent endpoints report each request they
 answer 503 for lack of it.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 __all__ = ["Outage"]
 
-log = logging.getLogger("kruimel.store")
+log = logging.getLogger("kruimel.base.store")
 
 
 class Outage:

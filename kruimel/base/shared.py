@@ -1,6 +1,6 @@
 """Names and numbers shared by the Python and the browser scripts, from one file.
 
-``kruimel/shared.json`` is read here and bundled into ``static/banner/*.js`` by esbuild
+``kruimel/base/shared.json`` is read here and bundled into ``static/banner/*.js`` by esbuild
 (``make assets``; the sources import it), so a cookie name, the Consent Mode table or the
 opt-out lifetime is written once. ``tests/test_asset_build.py`` fails when the committed
 scripts were built from another version of it.

@@ -3,7 +3,7 @@
 :class:`BatchWriter` buffers rows in memory and inserts them in batches (at ``max_rows`` rows
 or ``max_delay`` seconds, and at :meth:`~BatchWriter.stop`): one INSERT per event would cost
 milliseconds each. With a ``journal_dir`` every appended row is first written to the journal
-(:mod:`kruimel.store.journal`), so an acknowledged row survives a crash: the journal is
+(:mod:`kruimel.base.store.journal`), so an acknowledged row survives a crash: the journal is
 replayed at :meth:`~BatchWriter.start`, and a batch leaves it only once ClickHouse confirmed
 the INSERT. A batch's deduplication token is its segment id, so a retried or replayed batch is
 stored once.
@@ -14,7 +14,7 @@ When ClickHouse is down, rows keep being accepted while the unconfirmed bytes st
 exponential backoff.
 
 Rows are encoded once, at :meth:`~BatchWriter.append`, as ``JSONCompactEachRow`` lines
-(:mod:`kruimel.store.journal`); a batch is inserted by sending those bytes as the body of one
+(:mod:`kruimel.base.store.journal`); a batch is inserted by sending those bytes as the body of one
 ``INSERT ... FORMAT JSONCompactEachRow``, so a flush costs no Python work per row and
 ClickHouse does the type conversion. Batch bodies stay in memory until inserted (the bound
 above bounds that too), except that bodies of batches waiting behind two others are dropped
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchWriter"]
 
-log = logging.getLogger("kruimel.store.writer")
+log = logging.getLogger("kruimel.base.store.writer")
 _IN_MEMORY_SEGMENTS = 2
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLOB = re.compile(r"[*?{}\[\]'\\]")
@@ -186,7 +186,7 @@ class BatchWriter:
         :raises Backpressure: the unconfirmed rows exceed ``max_journal_bytes``.
         :raises StoreError: the journal cannot be written (e.g. the disk is full).
         :raises TypeError, ValueError: a value cannot be encoded (see
-            :func:`~kruimel.store.journal.encode_row`); nothing of ``rows`` is accepted.
+            :func:`~kruimel.base.store.journal.encode_row`); nothing of ``rows`` is accepted.
         """
         if not rows:
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from kruimel.shared import OPTOUT_COOKIE, OPTOUT_DAYS
+from kruimel.base.shared import OPTOUT_COOKIE, OPTOUT_DAYS
 
 __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
 
@@ -19,7 +19,7 @@ __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_heade
 # by default) on purpose: an objection (AVG art. 21; docs/REGULATION.md item 15) is not a
 # consent that must be asked again. When a choice lapses the banner asks again; when an
 # objection lapsed nothing would ask, and the visitor would be counted again without knowing.
-# The figure lives in kruimel/shared.json.
+# The figure lives in kruimel/base/shared.json.
 OPTOUT_MAX_AGE = OPTOUT_DAYS * 86400
 _PRESENT = re.compile(rb"(?:^|;)\s*" + OPTOUT_COOKIE.encode() + rb"=1\s*(?:;|$)")
 

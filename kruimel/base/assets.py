@@ -20,8 +20,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 __all__ = ["AssetFiles", "asset_dir", "asset_path", "asset_url", "asset_version"]
 
-_INSTALLED = Path(__file__).parent / "_static" / "banner"
-_CHECKOUT = Path(__file__).parent.parent / "static" / "banner"
+_INSTALLED = Path(__file__).parent.parent / "_static" / "banner"
+_CHECKOUT = Path(__file__).parent.parent.parent / "static" / "banner"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "public, max-age=3600"
 # Precompressed copies written by the build (make assets), best first.
