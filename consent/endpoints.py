@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import Receive, Scope, Send
 
 from kruimel.base.assets import AssetFiles
+from kruimel.base.body import BodyTooLarge, ClientGone, declared_too_large, read_body
 from kruimel.base.headers import append_header, merge_vary
 from kruimel.base.optout import has_optout, optout_cookie_header
 from kruimel.base.store import StoreError
@@ -343,22 +344,15 @@ class _Exchange:
 
     # -- deciding ------------------------------------------------------------------
     async def read_body(self) -> bytes:
-        declared = self.headers.get("content-length", "")
-        # isascii: str.isdigit() also holds for "²", which int() refuses
-        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        """The request body, at most :data:`MAX_BODY` bytes (413 beyond, 400 when cut off)."""
+        if declared_too_large(self.headers.get("content-length", ""), MAX_BODY):
             raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ConsentRequestError(400, "the client went away")
-            size += len(message.get("body", b""))
-            if size > MAX_BODY:
-                raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            return await read_body(self.receive, MAX_BODY)
+        except BodyTooLarge as e:
+            raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes") from e
+        except ClientGone as e:
+            raise ConsentRequestError(400, "the client went away") from e
 
     def choice(self, accept: object, categories: dict[str, bool]) -> tuple[dict[str, bool], str]:
         """The categories switched on and the action to record."""
