@@ -13,10 +13,8 @@ answered decision in ``consent_log`` exactly once. Requests sent whose answer ne
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from kruimel.base.store import Store
+from tests.serving import StartFailed, free_port, start_process
 
 SITE = "example.nl"
 # a browser's user agent: a bot's page view is acknowledged but deliberately not stored
@@ -128,12 +127,6 @@ class Outcome:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     """``python -m kruimel serve`` on a fixed port and data dir, restartable."""
 
@@ -150,35 +143,22 @@ class Server:
     def start(self, timeout: float = 90) -> float:
         """Start and wait until /healthz answers; returns the seconds that took."""
         started = time.monotonic()
+        argv = [sys.executable, "-m", "kruimel", "serve", "--config", str(self.config)]
+        argv += ["--data-dir", str(self.data_dir), "--port", str(self.port)]
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "kruimel",
-                    "serve",
-                    "--config",
-                    str(self.config),
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--port",
-                    str(self.port),
-                ],
-                env={**os.environ, **SECRET},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        while time.monotonic() - started < timeout:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"kruimel serve exited with {code}: {self.tail()}")
             try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.process.kill()
-        raise RuntimeError(f"kruimel serve did not start within {timeout:.0f} s: {self.tail()}")
+                self.process = start_process(
+                    argv,
+                    self.base + "/healthz",
+                    env=SECRET,
+                    output=out,
+                    timeout=timeout,
+                    ready=lambda url: httpx.get(url, timeout=1).status_code == 200,
+                    describe=lambda _: self.tail(),
+                )
+            except StartFailed as e:
+                raise RuntimeError(f"kruimel serve did not start: {e}") from None
+        return time.monotonic() - started
 
     def signal(self, sig: signal.Signals, timeout: float = 60) -> None:
         """Send ``sig`` and wait for the process to end."""

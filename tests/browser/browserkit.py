@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.serving import StartFailed, free_port, start_process, stop_process
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,12 +49,6 @@ def new_context(browser: Browser, **options: Any) -> BrowserContext:
     return ctx
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A server subprocess; ``url`` is its origin, e.g. ``http://127.0.0.1:43121``."""
@@ -74,33 +67,40 @@ class Server:
         return f"http://{self.host}:{self.port}"
 
     def start(self, log: Path) -> Server:
+        """Start the process, its output in ``log``, and wait until it answers (any status);
+        a process that does not start is stopped and fails the test."""
         self.log = log
-        env = {**os.environ, "KRUIMEL_SECRET_KEY": SECRET_KEY, "KRUIMEL_API_TOKEN": API_TOKEN}
-        env.update(self.env)
+        env = {"KRUIMEL_SECRET_KEY": SECRET_KEY, "KRUIMEL_API_TOKEN": API_TOKEN, **self.env}
         with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                self.args, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.args[0]} exited early:\n{log.read_text(errors='replace')}")
             try:
-                httpx.get(self.url + self.ready_path, timeout=2)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"{self.args} did not answer within 60 s:\n{log.read_text(errors='replace')}")
+                self.process = start_process(
+                    self.args,
+                    self.url + self.ready_path,
+                    env=env,
+                    cwd=self.cwd,
+                    output=out,
+                    ready=_any_answer,
+                    describe=lambda _: log.read_text(errors="replace"),
+                )
+            except StartFailed as e:
+                pytest.fail(str(e))
+        return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Stop the process, if it runs."""
+        if self.process is not None:
+            stop_process(self.process, timeout=15)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _any_answer(url: str) -> bool:
+    httpx.get(url, timeout=2)
+    return True
 
 
 def kruimel_demo(data_dir: Path) -> Server:

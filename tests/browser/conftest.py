@@ -69,22 +69,16 @@ def page(context: BrowserContext) -> Page:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``kruimel demo`` on a free port, site ``127.0.0.1``, its own data directory."""
     data = tmp_path_factory.mktemp("demo")
-    server = kruimel_demo(data / "data").start(data / "server.log")
-    try:
+    with kruimel_demo(data / "data").start(data / "server.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """tests/browser/lab_app.py (strict CSP, SPA, Plausible's tracker) on a free port."""
     data = tmp_path_factory.mktemp("lab")
-    server = lab_server(data / "data").start(data / "server.log")
-    try:
+    with lab_server(data / "data").start(data / "server.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -93,12 +87,5 @@ def static(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, S
     (``kruimel serve``) on http://127.0.0.1:Q: two origins, two sites."""
     work = tmp_path_factory.mktemp("static")
     site, collector = static_site(work)
-    collector.start(work / "collector.log")
-    try:
-        site.start(work / "site.log")
-        try:
-            yield site, collector
-        finally:
-            site.stop()
-    finally:
-        collector.stop()
+    with collector.start(work / "collector.log"), site.start(work / "site.log"):
+        yield site, collector

@@ -4,10 +4,7 @@ lifespan and a real chDB store: banner, a decision recorded, gated elements afte
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from litestar.middleware import DefineMiddleware
 from consent import ConsentConfigError, ConsentMiddleware
 from consent.fastapi import Consent
 from consent.frameworks import consent_of
-from tests.kruimel.servers import free_port
+from tests.serving import free_port, start_process, stop_process
 
 from .conftest import KEY, lifespan, repo_root
 
@@ -164,29 +161,19 @@ def test_consent_of_names_the_fix() -> None:
 def test_starlette_example_under_uvicorn_serves_gzip_with_the_banner(tmp_path: Path) -> None:
     """The README's run line for real: uvicorn, HTTP, GZipMiddleware inside the consent one."""
     port = free_port()
-    server = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}"
+    server = start_process(
         [sys.executable, "-m", "uvicorn", "examples.starlette_app:app", "--port", str(port)],
+        base + "/_consent",
         cwd=tmp_path,
         env={
-            **{k: v for k, v in os.environ.items() if k != "KRUIMEL_STORE_URL"},
+            "KRUIMEL_STORE_URL": None,  # the example's own store, not one from the environment
             "KRUIMEL_SECRET_KEY": KEY,
             "PYTHONPATH": str(repo_root()),
         },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        ready=_any_answer,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
-            try:
-                httpx.get(base + "/_consent", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
         with httpx.Client(base_url=base) as client:
             with client.stream("GET", "/", headers={"Accept-Encoding": "gzip"}) as response:
                 raw = b"".join(response.iter_raw())
@@ -197,6 +184,10 @@ def test_starlette_example_under_uvicorn_serves_gzip_with_the_banner(tmp_path: P
             assert decided.status_code == 200
             assert "Welcome back!" in client.get("/").text
     finally:
-        server.terminate()
-        server.communicate(timeout=30)
+        stop_process(server)
     assert (tmp_path / "kruimel-data" / "store").is_dir()
+
+
+def _any_answer(url: str) -> bool:
+    httpx.get(url, timeout=1)
+    return True

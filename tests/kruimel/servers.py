@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.serving import free_port, start_process, stop_process
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["Server", "free_port", "one_line", "run_kruimel", "start_kruimel", "stop"]
 
 
 @dataclass
@@ -31,37 +25,17 @@ class Server:
 def start_kruimel(
     args: list[str], env: dict[str, str], ready_path: str
 ) -> tuple[str, subprocess.Popen[str]]:
+    """``python -m kruimel ARGS --port P`` on a free port, once ``ready_path`` answers; the
+    child is stopped when it does not start (tests.serving.start_process)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kruimel", *args, "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise AssertionError(f"kruimel exited with {proc.returncode}:\n{out}")
-        try:
-            if httpx.get(base + ready_path, timeout=1).status_code < 500:
-                return base, proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("kruimel did not start within 60 s")
+    argv = [sys.executable, "-m", "kruimel", *args, "--port", str(port)]
+    return base, start_process(argv, base + ready_path, env=env)
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out or ""
+    """Stop a server started by :func:`start_kruimel`; its output."""
+    return stop_process(proc)
 
 
 def run_kruimel(
