@@ -15,6 +15,7 @@ from starlette.routing import Mount
 from analytics import AnalyticsConfig, Collector
 from kruimel.base.store import Store
 from tests.clock import noon, today
+from tests.serving import run_lifespan
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -412,15 +413,7 @@ async def test_collector_mounted_under_a_prefix(collector: Collector, store: Sto
 
 async def test_collector_handles_its_own_lifespan(store: Store, config: AnalyticsConfig) -> None:
     collector = Collector(config, store)
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        outbox.append(message)
-
-    await inbox.put({"type": "lifespan.startup"})
-    await inbox.put({"type": "lifespan.shutdown"})
-    await collector({"type": "lifespan"}, inbox.get, send)  # type: ignore[arg-type]
+    outbox = await run_lifespan(collector, {"type": "lifespan"})
     assert [m["type"] for m in outbox] == [
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",

@@ -5,16 +5,15 @@ use) fails the lifespan: the server is told and exits, even under uvicorn's defa
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 from consent import ConsentConfig, ConsentLog, ConsentMiddleware
 from kruimel.base.store import Store
+from tests.serving import free_port, run_lifespan
 
 
 def _broken_log(store: Store) -> ConsentLog:
@@ -31,16 +30,7 @@ async def test_log_start_failure_is_a_failed_startup(config: ConsentConfig, stor
         yield
 
     app = ConsentMiddleware(Starlette(lifespan=lifespan), config=config, log=_broken_log(store))
-    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    sent = await run_lifespan(app)
     assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
     assert "consent log could not start" in sent[0]["message"] and "TTL" in sent[0]["message"]
     assert events == []  # the app's own startup never ran
@@ -48,9 +38,7 @@ async def test_log_start_failure_is_a_failed_startup(config: ConsentConfig, stor
 
 def test_uvicorn_with_default_lifespan_exits(config: ConsentConfig, store: Store) -> None:
     app = ConsentMiddleware(Starlette(), config=config, log=_broken_log(store))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical"))  # "auto"
     exits: list[BaseException] = []
 

@@ -23,6 +23,7 @@ from consent.errors import ConsentConfigError
 from consent.middleware import ConsentMiddleware, csp_script_policy
 from consent.records import ConsentLog
 from consent.state import ConsentState
+from tests import serving
 
 SITE = "https://www.example.nl"
 PAGE = """<!DOCTYPE html>
@@ -364,17 +365,7 @@ async def test_middleware_lifespan_for_an_app_without_lifespan(
 
 
 async def run_lifespan(app: Any) -> list[str]:
-    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-    sent: list[str] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message["type"])
-
-    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
-    return sent
+    return [message["type"] for message in await serving.run_lifespan(app)]
 
 
 @pytest.mark.parametrize("nonce", [None, "abc", "R4nd0m/Nonce+=", "a-b_c"])

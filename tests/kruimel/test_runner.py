@@ -6,22 +6,14 @@ from typing import Any
 
 import pytest
 
+from tests.serving import run_lifespan
+
 
 async def _guarded_lifespan(app: Any) -> tuple[Any, list[dict[str, Any]]]:
     from kruimel.runner import StartupGuard
 
-    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
     guard = StartupGuard(app)
-    await guard({"type": "lifespan"}, receive, send)
-    return guard, sent
+    return guard, await run_lifespan(guard, {"type": "lifespan"})
 
 
 async def test_startup_guard_keeps_why_the_start_failed() -> None:
