@@ -1,17 +1,11 @@
 """The HTTP endpoints under ``/_consent``: read, make, change and withdraw a choice; see and
 erase the records; the cookie declaration; the banner fragment; the static assets.
 
-Decisions under ``Sec-GPC: 1`` (when ``honor_gpc``): "Accept all" grants every optional
-category except ``marketing`` and is recorded with action ``gpc`` (the record shows that the
-signal was honoured and marketing stayed off); "Reject all" is recorded as ``reject_all``; a
-custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick for marketing
-wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
-
-``/optout`` records or takes back the visitor's objection to the anonymous statistics
-(``consent.objection``). Where a request comes from (same site, CORS) is ``consent.origin``'s.
-
-"Reject all" by a visitor who had allowed something is a withdrawal and is recorded as
-``withdraw``, like ``DELETE /_consent``.
+What a decision switches on and how it is recorded (Global Privacy Control, withdrawal) is
+``consent.choice``'s; where a request comes from (same site, CORS) ``consent.origin``'s; its
+body ``consent.payload``'s. ``/optout`` records or takes back the visitor's objection to the
+anonymous statistics (``consent.objection``). ``GET /_consent`` reports ``"gpc": true`` while
+the ``Sec-GPC`` header is sent.
 """
 
 from __future__ import annotations
@@ -31,6 +25,7 @@ from kruimel.base.optout import has_optout
 from kruimel.base.store import StoreError
 
 from .banner import banner_fingerprint, render_banner, render_manage, render_settings_layer
+from .choice import choice
 from .config import LANGUAGES, ConsentConfig
 from .cookie import (
     dump_token,
@@ -228,30 +223,6 @@ class _Exchange:
         return JSONResponse(await self.consent_log().erase(self.state.id), headers=_NO_STORE)
 
     # -- deciding ------------------------------------------------------------------
-    def choice(self, accept: object, categories: dict[str, bool]) -> tuple[dict[str, bool], str]:
-        """The categories switched on and the action to record."""
-        optional = self.config.optional_categories
-        if accept == "all":
-            allowed = dict.fromkeys(optional, True)
-            if self.state.gpc and "marketing" in allowed:
-                allowed["marketing"] = False
-                return allowed, "gpc"
-            return allowed, "accept_all"
-        if accept == "none":
-            # "Reject all" after something was allowed takes consent back: the proof log must
-            # say so, whichever control (banner, form, DELETE) the visitor used.
-            had_consent = self.state.decided and any(self.state.allows(c) for c in optional)
-            return {}, "withdraw" if had_consent else "reject_all"
-        if accept in ("custom", None):
-            for name, on in categories.items():
-                if name not in optional and name not in self.config.required_categories:
-                    known = ", ".join(c.name for c in self.config.categories)
-                    raise ConsentRequestError(400, f"unknown category {name!r}; use {known}")
-                if not on and name in self.config.required_categories:
-                    raise ConsentRequestError(400, f"category {name!r} cannot be switched off")
-            return categories, "custom"
-        raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
-
     async def read_payload(self) -> tuple[list[tuple[str, str]] | None, Any]:
         """The body: ``(fields, None)`` for a plain form, ``(None, data)`` for JSON
         (``consent.payload``)."""
@@ -273,7 +244,7 @@ class _Exchange:
         control = data.get("control", "api")
         if control not in ("api", "banner"):
             raise ConsentRequestError(400, "control must be 'api' or 'banner'")
-        allowed, action = self.choice(data.get("accept"), categories)
+        allowed, action = choice(self.config, self.state, data.get("accept"), categories)
         return await self.decide(allowed, action, control, data.get("lang"), self.json_answer)
 
     def json_answer(self, state: ConsentState) -> Response:
@@ -285,7 +256,7 @@ class _Exchange:
         accept = values.get("accept")
         if accept is None:
             raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
-        allowed, action = self.choice(accept, ticked)
+        allowed, action = choice(self.config, self.state, accept, ticked)
         target = safe_next(values.get("next") or self.headers.get("referer"), self.own_origin)
         return await self.decide(
             allowed,

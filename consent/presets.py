@@ -4,6 +4,8 @@ Each preset declares the cookies the service really sets, with the lifetimes and
 own documentation gives. A site adds its own identifiers (``preset("pardot",
 account_id="123456")``), which turns cookie patterns such as ``visitor_id*`` into the exact
 names, and may override any :class:`~consent.config.Service` field.
+
+Longer than most modules because it is mostly data, one function a service: the job is one.
 """
 
 from __future__ import annotations
