@@ -109,11 +109,8 @@ def _existing_store(url: str) -> None:
 
 def _check_schema(store: Any, url: str) -> None:
     """Refuse a store that was never migrated, before the summary's queries trip over it."""
-    rows = store.query(
-        "SELECT count() FROM system.tables WHERE database = currentDatabase() "
-        "AND name IN ('events', 'kruimel_migrations')"
-    )
-    if rows[0][0] < 2:
+    tables = "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+    if _count(store, tables + "AND name IN ('events', 'kruimel_migrations')") < 2:
         raise CliError(
             f"the store at {redacted(url)} has no Kruimel schema yet (never migrated): run "
             f"kruimel migrate --url {redacted(url)}, or start kruimel serve once"
@@ -122,15 +119,18 @@ def _check_schema(store: Any, url: str) -> None:
 
 def _check_site_has_data(store: Any, site: str) -> None:
     """Without a config to name the sites, a site the store never saw is unknown."""
-    rows = store.query(
-        "SELECT (SELECT count() FROM events WHERE site = {site:String}) "
-        "+ (SELECT count() FROM filtered WHERE site = {site:String})",
-        {"site": site},
-    )
-    if rows[0][0] == 0:
+    each = "(SELECT count() FROM {} WHERE site = {{site:String}})"
+    sql = "SELECT " + " + ".join(each.format(table) for table in ("events", "filtered"))
+    if _count(store, sql, site) == 0:
         known = [r[0] for r in store.query("SELECT DISTINCT site FROM events ORDER BY site")]
         listed = ", ".join(known[:10]) if known else "none yet"
         raise CliError(
             f"site {site!r} is not a site this store has data for (sites with data: {listed}); "
             "check --site"
         )
+
+
+def _count(store: Any, sql: str, site: str | None = None) -> int:
+    """The one number a ``SELECT count()`` answers (``site`` bound as ``{site:String}``)."""
+    rows = store.query(sql, {"site": site} if site is not None else None)
+    return int(rows[0][0])
