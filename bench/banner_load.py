@@ -153,27 +153,43 @@ def _delay(rounds: list[dict[str, float]], base: list[dict[str, float]], key: st
     return _median([r[key] - b[key] for r, b in zip(rounds, base, strict=True)])
 
 
+def _ratio(rounds: list[dict[str, float]], base: list[dict[str, float]], key: str) -> float:
+    """Median over rounds of this variant's ``key`` over the baseline's in the same round."""
+    return _median([r[key] / b[key] for r, b in zip(rounds, base, strict=True) if b[key] > 0])
+
+
 def table(runs: Runs, rate: int) -> list[str]:
-    """The lines for one throttling rate: medians, delays against the baseline, ratios."""
+    """The lines for one throttling rate: medians, against the baseline, against Kruimel."""
     base = runs[rate]["baseline"]
     med = medians(runs)[rate]
     lines = [
         f"CPU throttling {rate}x, medians of {len(base)} loads",
-        f"{'variant':<22} {'bytes':>7} {'+bytes':>7} {'visible':>8} {'script':>7} {'TBT':>5} "
-        f"{'FP':>6} {'FCP':>6} {'+FP':>5} {'+FCP':>5} {'CLS':>6} | vs kruimel: "
-        f"{'bytes':>5} {'visible':>7} {'script':>6}",
+        f"{'variant':<22} {'bytes':>6} {'+bytes':>6} {'visible':>7} {'script':>7} {'TBT':>5} "
+        f"{'FP':>5} {'FCP':>5} {'+FP':>5} {'+FCP':>5} {'FCP/base':>8} {'CLS med/max':>13}",
     ]
     for v in VARIANTS:
-        m, k = med[v], med["kruimel"]
-        rows = runs[rate][v]
+        m, rows = med[v], runs[rate][v]
         lines.append(
-            f"{v:<22} {m['bytes']:>7.0f} {m['bytes'] - med['baseline']['bytes']:>7.0f} "
-            f"{m['visible']:>6.0f}ms {m['script']:>5.1f}ms {m['tbt']:>3.0f}ms "
-            f"{m['fp']:>4.0f}ms {m['fcp']:>4.0f}ms {_delay(rows, base, 'fp'):>+5.0f} "
-            f"{_delay(rows, base, 'fcp'):>+5.0f} {max(r['cls'] for r in rows):>6.4f} | "
-            f"{' ' * 12}{m['bytes'] / k['bytes']:>5.2f} {m['visible'] / k['visible']:>7.2f} "
-            f"{m['script'] / k['script']:>6.2f}"
+            f"{v:<22} {m['bytes']:>6.0f} {m['bytes'] - med['baseline']['bytes']:>6.0f} "
+            f"{m['visible']:>5.0f}ms {m['script']:>5.1f}ms {m['tbt']:>3.0f}ms "
+            f"{m['fp']:>3.0f}ms {m['fcp']:>3.0f}ms {_delay(rows, base, 'fp'):>+5.0f} "
+            f"{_delay(rows, base, 'fcp'):>+5.0f} {_ratio(rows, base, 'fcp'):>8.2f} "
+            f"{m['cls']:>6.4f}/{max(r['cls'] for r in rows):.4f}"
         )
+    refs = ("kruimel", "kruimel-ssr")
+    lines.append(
+        f"{'ratios (of the medians)':<22} "
+        + "".join(f"{'vs ' + ref:>16}{'bytes':>6} {'visible':>7} {'script':>6}" for ref in refs)
+    )
+    for v in VARIANTS[1:]:
+        cells = []
+        for ref in refs:
+            m, k = med[v], med[ref]
+            cells.append(
+                f"{'':>16}{m['bytes'] / k['bytes']:>6.2f} {m['visible'] / k['visible']:>7.2f} "
+                f"{m['script'] / k['script']:>6.2f}"
+            )
+        lines.append(f"{v:<22} {''.join(cells)}")
     return lines
 
 
@@ -190,13 +206,14 @@ def report(runs: Runs, args: argparse.Namespace, versions: dict[str, str]) -> li
         ),
         "site: http://localhost (uvicorn, GZipMiddleware level 9); Kruimel's snippet from "
         "kruimel serve on http://127.0.0.1 (another origin)",
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average at the end "
         f"{load_avg[0]:.1f} / {load_avg[1]:.1f} / {load_avg[2]:.1f} (shared with other work)",
         f"{args.loads} interleaved rounds; settle {args.settle} ms x rate after the banner",
         "bytes: response bodies as transferred (all requests of the page); +bytes: over the "
         "baseline; visible: banner first visible (ms from navigation); script: "
-        "ScriptDuration; TBT: long tasks over 50 ms; +FP/+FCP: median of the paired delays "
-        "against the baseline of the same round; CLS: the worst load",
+        "ScriptDuration; TBT: long tasks over 50 ms; +FP/+FCP, FCP/base: medians of the "
+        "paired delays and ratios against the baseline of the same round; CLS: median and "
+        "worst load",
         "",
     ]
     for rate in RATES:
