@@ -28,9 +28,11 @@ from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from kruimel.base.assets import AssetFiles
+from kruimel.base.body import BodyTooLarge, ClientGone, read_body
+from kruimel.base.lifespan import answer_lifespan
 from kruimel.base.optout import has_optout
 from kruimel.base.store import Backpressure, BatchWriter, Store, StoreError
 
@@ -162,20 +164,7 @@ class Collector:
             await _json(send, 404, {"error": "not found"})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.start()
-                except Exception as e:
-                    log.exception("collector failed to start")
-                    await send({"type": "lifespan.startup.failed", "message": str(e)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send, self.start, self.stop, _start_failed)
 
     def _cors_origin(self, origin: str) -> bool:
         """Whether ``origin`` is a configured origin of any site (CORS is answered for it)."""
@@ -225,7 +214,10 @@ class Collector:
             max_body = self.config.max_body_bytes
             if length > max_body:
                 raise InvalidEvent(f"the body is larger than {max_body} bytes", 413)
-            body = await _read_body(receive, max_body)
+            try:
+                body = await read_body(receive, max_body)
+            except BodyTooLarge as e:
+                raise InvalidEvent(str(e), 413) from e
             event = parse_event(body)
             site = self.config.site(event.domains[0])
             if site is None and len(event.domains) > 1:  # Plausible's "a.nl,rollup.nl"
@@ -244,7 +236,7 @@ class Collector:
         except InvalidEvent as e:
             await _json(send, e.status, {"error": e.message}, cors)
             return
-        except _Disconnected:
+        except ClientGone:
             return
         now = self._clock()
         day = now.astimezone(site.tz).date()
@@ -308,24 +300,9 @@ class Collector:
         await send({"type": "http.response.body", "body": b""})
 
 
-class _Disconnected(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise InvalidEvent(f"the body is larger than {limit} bytes", 413)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+def _start_failed(exc: BaseException) -> str:
+    log.exception("collector failed to start")
+    return str(exc)
 
 
 async def _accepted(send: Send, headers: list[tuple[bytes, bytes]]) -> None:

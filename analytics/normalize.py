@@ -9,10 +9,10 @@ it is grouped into a source: a search engine, a social network, another site's h
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from kruimel.base.memo import BoundedMemo
 
 from .errors import InvalidEvent
 
@@ -176,7 +176,7 @@ def _plausible_tld(rest: list[str]) -> bool:
     return 1 <= len(rest) <= 2 and all(len(label) <= 3 for label in rest)
 
 
-class HashedCache(Generic[V]):
+class HashedCache(BoundedMemo[int, V]):
     """A bounded LRU cache keyed by a keyed 64-bit hash of the input texts.
 
     The collector parses the same user agents, page URLs and referrers over and over; this
@@ -190,31 +190,12 @@ class HashedCache(Generic[V]):
     :param size: how many entries to keep; the least recently used goes first.
     """
 
+    __slots__ = ()
+
     def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._data: OrderedDict[int, V] = OrderedDict()
+        super().__init__(size)
 
     @staticmethod
     def key(*texts: str) -> int:
         """The cache key of ``texts``."""
         return hash(texts)
-
-    def get(self, key: int) -> V | None:
-        """The cached value, or None."""
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: int, value: V) -> V:
-        """Remember ``value`` under ``key`` (evicting the oldest entry when full); return it."""
-        self._data[key] = value
-        if len(self._data) > self._size:
-            self._data.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._data)

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 
 from starlette.types import Message, Send
 
+from kruimel.base.headers import RawHeaders, append_header, delete_header
+
 __all__ = ["MAX_PIECE", "PageCodec", "page_codec"]
 
 log = logging.getLogger("kruimel.consent")
@@ -146,9 +148,10 @@ class PageCodec:
                 out = self._encoder.compress(body) + self._encoder.flush(zlib.Z_FINISH)
             start, self._start = self._start, None
             if start is not None:
-                headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                headers: RawHeaders = list(start["headers"])
+                delete_header(headers, b"content-length")
                 if not more:
-                    headers.append((b"content-length", str(len(out)).encode("ascii")))
+                    append_header(headers, b"content-length", str(len(out)).encode("ascii"))
                 await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": out, "more_body": more})
 

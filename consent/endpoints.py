@@ -8,7 +8,7 @@ custom choice is recorded as ``custom`` exactly as ticked, so an explicit tick f
 wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header is sent.
 
 ``/optout`` records or takes back the visitor's objection to the anonymous statistics
-(:mod:`kruimel.base.optout`): a cookie without an identifier, set with JSON or a plain form.
+(``consent.objection``). Where a request comes from (same site, CORS) is ``consent.origin``'s.
 
 "Reject all" by a visitor who had allowed something is a withdrawal and is recorded as
 ``withdraw``, like ``DELETE /_consent``.
@@ -16,25 +16,23 @@ wins over the signal. ``GET /_consent`` reports ``"gpc": true`` while the header
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from kruimel.base.assets import AssetFiles
-from kruimel.base.headers import append_header, merge_vary
-from kruimel.base.optout import has_optout, optout_cookie_header
+from kruimel.base.cookies import set_cookie
+from kruimel.base.headers import append_header
+from kruimel.base.optout import has_optout
 from kruimel.base.store import StoreError
 
 from .banner import banner_fingerprint, render_banner, render_manage, render_settings_layer
 from .config import LANGUAGES, ConsentConfig
 from .cookie import (
-    TOKEN_HEADER,
     dump_token,
     expire_cookie_headers,
     headers_of,
@@ -44,6 +42,9 @@ from .cookie import (
 from .cookie import set_cookie_header as cookie_header
 from .errors import ConsentRequestError
 from .i18n import choose_language
+from .objection import get_optout, post_optout, take_back
+from .origin import check_origin, cors_headers, default_port, preflight, safe_next
+from .payload import MAX_BODY, read_payload
 from .policy import policy_data, render_policy
 from .records import ConsentLog
 from .state import ConsentState
@@ -52,72 +53,8 @@ __all__ = ["MAX_BODY", "ConsentEndpoints", "safe_next"]
 
 log = logging.getLogger("kruimel.consent")
 
-MAX_BODY = 8 * 1024
-_FORM = "application/x-www-form-urlencoded"
 _JSON_KEYS = frozenset({"accept", "categories", "control", "lang"})
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _default_port(scheme: str) -> str:
-    return ":443" if scheme == "https" else ":80"
-
-
-def _origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL; None for anything else, malformed included
-    (``urlsplit`` raises ValueError on ``http://[`` and other broken IPv6 hosts)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    netloc = parts.netloc.lower().rsplit("@", 1)[-1].removesuffix(_default_port(parts.scheme))
-    return f"{parts.scheme}://{netloc}"
-
-
-def safe_next(value: str | None, own_origin: str, fallback: str = "/") -> str:
-    """``value`` as a same-origin path to redirect to, or ``fallback``: never an open
-    redirect (no other host, no ``//host``, no backslashes or control characters)."""
-    if not value or any(ord(ch) < 0x20 or ch == "\\" for ch in value):
-        return fallback
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. "http://[": not a URL, so not one to go to
-        return fallback
-    if parts.scheme or parts.netloc:
-        if _origin_of(value) != own_origin:
-            return fallback
-        value = parts._replace(scheme="", netloc="").geturl() or "/"
-    if not value.startswith("/") or value.startswith("//"):
-        return fallback
-    return value
-
-
-def _refusal(source: str | None, own_origin: str, scope: Scope) -> str:
-    """Why a decision was refused; for the one mix-up that is a setting, which one.
-
-    An ``https`` page whose request reached the server as ``http`` came through a proxy that
-    terminates HTTPS but whose ``X-Forwarded-Proto`` is not believed. Its address is shown
-    masked (a network to trust), never as it is.
-    """
-    if source != "https://" + own_origin.removeprefix("http://"):
-        return "cross-site request refused"
-    client = scope.get("client")
-    seen = ""
-    if client:
-        try:
-            peer = ipaddress.ip_address(str(client[0]))
-            prefix = 24 if peer.version == 4 else 64
-            network = ipaddress.ip_network(f"{peer}/{prefix}", strict=False)
-            seen = f" (this request came from {network})"
-        except ValueError:
-            seen = ""
-    return (
-        "cross-site request refused: the page is https but the request reached the server "
-        "as http. If a proxy terminates HTTPS in front of it, add the proxy's address to "
-        f"trusted_proxies{seen} ([analytics] trusted_proxies or kruimel serve "
-        "--trusted-proxy; for your own server, its proxy-headers setting)"
-    )
 
 
 class ConsentEndpoints:
@@ -161,7 +98,7 @@ class _Exchange:
         self.headers = headers_of(scope)
         self.scheme = scope.get("scheme", "http")
         self.host = self.headers.get("host", "").lower() or "localhost"
-        self.own_origin = f"{self.scheme}://{self.host.removesuffix(_default_port(self.scheme))}"
+        self.own_origin = f"{self.scheme}://{self.host.removesuffix(default_port(self.scheme))}"
         origin = self.headers.get("origin", "")
         self.cors = origin if origin in self.config.cors_origins else None
         found = scope.get("consent")
@@ -178,7 +115,11 @@ class _Exchange:
             "/records": {"GET": self.get_records, "DELETE": self.erase},
             "/policy": {"GET": self.policy},
             "/banner": {"GET": self.banner},
-            "/optout": {"GET": self.get_optout, "POST": self.post_optout, "DELETE": self.optin},
+            "/optout": {
+                "GET": lambda: get_optout(self),
+                "POST": lambda: post_optout(self),
+                "DELETE": lambda: take_back(self),
+            },
         }
         handlers = routes.get(rest)
         if handlers is None:
@@ -206,49 +147,18 @@ class _Exchange:
                 JSONResponse({"error": "could not store the decision; try again"}, 503, _NO_STORE)
             )
 
-    # -- cross-site checks and CORS ------------------------------------------------
+    # -- cross-site checks and CORS (consent.origin) ------------------------------
     def check_origin(self) -> None:
         """Refuse a state-changing request from another site (403)."""
-        origin = self.headers.get("origin")
-        fetch_site = self.headers.get("sec-fetch-site")  # set by the browser, not by pages
-        if origin and origin != "null":
-            source: str | None = _origin_of(origin) or origin
-        elif fetch_site is not None:
-            # "Origin: null" comes from pages with Referrer-Policy: no-referrer, too.
-            if fetch_site in ("same-origin", "none"):
-                return
-            source = "null"
-        elif origin == "null":
-            source = "null"
-        elif "referer" in self.headers:
-            source = _origin_of(self.headers["referer"]) or "null"
-        else:
-            return  # no browser omits all three: a server-side client, not a forged form
-        if source != self.own_origin and source not in self.config.cors_origins:
-            raise ConsentRequestError(403, _refusal(source, self.own_origin, self.scope))
+        check_origin(self.headers, self.own_origin, self.config.cors_origins, self.scope)
 
     def preflight(self, methods: list[str]) -> Response:
-        if self.cors is None:
-            return JSONResponse({"error": "origin not allowed"}, 403)
-        wanted = self.headers.get("access-control-request-method", "").upper()
-        if wanted and wanted not in methods:
-            return JSONResponse({"error": "method not allowed"}, 405)
-        return Response(
-            status_code=204,
-            headers={
-                "Access-Control-Allow-Methods": ", ".join(methods),
-                "Access-Control-Allow-Headers": f"content-type, {TOKEN_HEADER}",
-                "Access-Control-Max-Age": "600",
-            },
-        )
+        """The answer to a CORS preflight."""
+        return preflight(self.headers, self.cors, methods)
 
     def finish(self, response: Response) -> Response:
-        merge_vary(response.raw_headers, b"Origin")
-        if self.cors is not None:
-            append_header(
-                response.raw_headers, b"access-control-allow-origin", self.cors.encode("latin-1")
-            )
-        return response
+        """``response`` with ``Vary: Origin`` and, for an allowed origin, its CORS header."""
+        return cors_headers(response, self.cors)
 
     # -- reading -------------------------------------------------------------------
     def state_body(self, state: ConsentState) -> dict[str, Any]:
@@ -293,34 +203,10 @@ class _Exchange:
         self.remember_language(response)
         return response
 
-    # -- objecting to the anonymous statistics (kruimel.base.optout) ---------------------
+    # -- objecting to the anonymous statistics (consent.objection) ---------------------
     def opted_out(self) -> bool:
+        """Whether the visitor objects to the anonymous statistics."""
         return has_optout(self.headers.get("cookie", "").encode("latin-1"))
-
-    async def get_optout(self) -> Response:
-        return JSONResponse({"optout": self.opted_out()}, headers=_NO_STORE)
-
-    async def post_optout(self) -> Response:
-        fields, data = await self.read_payload()
-        if fields is not None:
-            values = dict(fields)
-            if values.get("optout") not in ("0", "1"):
-                raise ConsentRequestError(400, "optout must be 1 (object) or 0 (take it back)")
-            target = safe_next(values.get("next") or self.headers.get("referer"), self.own_origin)
-            response: Response = RedirectResponse(target, 303, headers=_NO_STORE)
-            return self.set_optout(response, values["optout"] == "1")
-        if not isinstance(data, dict) or not isinstance(data.get("optout"), bool):
-            raise ConsentRequestError(400, 'send {"optout": true} or {"optout": false}')
-        response = JSONResponse({"optout": data["optout"]}, headers=_NO_STORE)
-        return self.set_optout(response, data["optout"])
-
-    async def optin(self) -> Response:
-        return self.set_optout(JSONResponse({"optout": False}, headers=_NO_STORE), False)
-
-    def set_optout(self, response: Response, opted_out: bool) -> Response:
-        value = optout_cookie_header(opted_out, secure=self.scheme == "https")
-        append_header(response.raw_headers, b"set-cookie", value)
-        return response
 
     def consent_log(self) -> ConsentLog:
         if self.app.log is None:
@@ -342,24 +228,6 @@ class _Exchange:
         return JSONResponse(await self.consent_log().erase(self.state.id), headers=_NO_STORE)
 
     # -- deciding ------------------------------------------------------------------
-    async def read_body(self) -> bytes:
-        declared = self.headers.get("content-length", "")
-        # isascii: str.isdigit() also holds for "²", which int() refuses
-        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-            raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ConsentRequestError(400, "the client went away")
-            size += len(message.get("body", b""))
-            if size > MAX_BODY:
-                raise ConsentRequestError(413, f"body larger than {MAX_BODY} bytes")
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
     def choice(self, accept: object, categories: dict[str, bool]) -> tuple[dict[str, bool], str]:
         """The categories switched on and the action to record."""
         optional = self.config.optional_categories
@@ -385,23 +253,9 @@ class _Exchange:
         raise ConsentRequestError(400, "accept must be 'all', 'none' or 'custom'")
 
     async def read_payload(self) -> tuple[list[tuple[str, str]] | None, Any]:
-        """The body: ``(fields, None)`` for a plain form, ``(None, data)`` for JSON.
-
-        :raises ConsentRequestError: too large (413), another type (415), malformed (400).
-        """
-        body = await self.read_body()
-        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == _FORM:
-            try:
-                return parse_qsl(body.decode("utf-8"), max_num_fields=64), None
-            except (ValueError, UnicodeDecodeError) as e:
-                raise ConsentRequestError(400, "malformed form") from e
-        if kind != "application/json":
-            raise ConsentRequestError(415, f"send application/json or {_FORM}")
-        try:
-            return None, json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            raise ConsentRequestError(400, "malformed JSON") from e
+        """The body: ``(fields, None)`` for a plain form, ``(None, data)`` for JSON
+        (``consent.payload``)."""
+        return await read_payload(self.receive, self.headers)
 
     async def post(self) -> Response:
         fields, data = await self.read_payload()
@@ -482,12 +336,14 @@ class _Exchange:
         """Set the functional language cookie after an explicit choice of language."""
         if not self.lang_chosen:
             return
-        secure = "; Secure" if self.scheme == "https" else ""
-        max_age = self.config.lifetime_days * 86400  # no longer than the consent itself
-        value = f"{self.config.language_cookie}={self.lang}; Max-Age={max_age}; Path=/"
-        # HttpOnly: only the server reads it (no script in static/banner does).
-        value += f"; SameSite=Lax{secure}; HttpOnly"
-        append_header(response.raw_headers, b"set-cookie", value.encode("latin-1"))
+        value = set_cookie(
+            self.config.language_cookie,
+            self.lang,
+            max_age=self.config.lifetime_days * 86400,  # no longer than the consent itself
+            secure=self.scheme == "https",
+            http_only=True,  # only the server reads it (no script in static/banner does)
+        )
+        append_header(response.raw_headers, b"set-cookie", value)
 
     def set_cookies(self, response: Response, state: ConsentState) -> None:
         """The new consent cookie, and expiry of cookies of categories now denied."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import Any
 
-from .config import CookieSpec, Service
+from .catalogue import CookieSpec, Service
 from .errors import ConsentConfigError
 
 __all__ = ["PRESETS", "preset", "service_from_mapping"]

@@ -47,7 +47,7 @@ def add_query_command(
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; every refusal is one line on stderr and exit status 2."""
-    from kruimel.cli import CliError
+    from kruimel.cli_common import CliError
 
     try:
         result = _remote(args) if args.endpoint else _local(args)
@@ -72,7 +72,8 @@ def _read(args: argparse.Namespace) -> Any:
 def _local(args: argparse.Namespace) -> dict[str, Any]:
     from analytics.query import QueryError, parse_query, run_query
     from kruimel.base.store import Store, StoreLockedError
-    from kruimel.cli import _site_timezone, _store_url
+    from kruimel.cli_common import site_timezone as _site_timezone
+    from kruimel.cli_common import store_url as _store_url
 
     data = _read(args)
     site = data.get("site_id") if isinstance(data, dict) else None
@@ -101,6 +102,6 @@ def _remote(args: argparse.Namespace) -> dict[str, Any]:
     body = json.dumps(_read(args)).encode()
     url = f"{args.endpoint.rstrip('/')}/api/v2/query"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    from kruimel.cli import fetch_api
+    from kruimel.cli_common import fetch_api
 
     return fetch_api(url, args.endpoint, headers, body, timeout=60)

@@ -13,17 +13,18 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
+
+from kruimel.base.headers import header_list, set_header
 
 __all__ = ["AssetFiles", "asset_dir", "asset_path", "asset_url", "asset_version"]
 
 _INSTALLED = Path(__file__).parent.parent / "_static" / "banner"
 _CHECKOUT = Path(__file__).parent.parent.parent / "static" / "banner"
-_IMMUTABLE = "public, max-age=31536000, immutable"
-_REVALIDATE = "public, max-age=3600"
+_IMMUTABLE = b"public, max-age=31536000, immutable"
+_REVALIDATE = b"public, max-age=3600"
 # Precompressed copies written by the build (make assets), best first.
 _SUFFIX = {"br": ".br", "gzip": ".gz"}
 _COMPRESSED = tuple(_SUFFIX.values())
@@ -130,13 +131,13 @@ class AssetFiles:
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in (200, 304):
-                headers = MutableHeaders(scope=message)
-                headers["Cache-Control"] = _IMMUTABLE if immutable else _REVALIDATE
-                headers["X-Content-Type-Options"] = "nosniff"
+                headers = header_list(message)
+                set_header(headers, b"cache-control", _IMMUTABLE if immutable else _REVALIDATE)
+                set_header(headers, b"x-content-type-options", b"nosniff")
                 if varies:
-                    headers["Vary"] = "Accept-Encoding"
+                    set_header(headers, b"vary", b"Accept-Encoding")
                 if coding and message["status"] == 200:
-                    headers["Content-Encoding"] = coding
+                    set_header(headers, b"content-encoding", coding.encode("ascii"))
             await send(message)
 
         await self._static(scope, receive, send_with_cache)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from kruimel.base.cookies import set_cookie
 from kruimel.base.shared import OPTOUT_COOKIE, OPTOUT_DAYS
 
 __all__ = ["OPTOUT_COOKIE", "OPTOUT_MAX_AGE", "has_optout", "optout_cookie_header"]
@@ -35,7 +36,8 @@ def optout_cookie_header(opted_out: bool, *, secure: bool) -> bytes:
     Not HttpOnly on purpose: the tracker reads it on the page, since it sends the collector
     no cookies (the collector's own check only covers trackers from before that).
     """
-    attributes = "; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
     if opted_out:
-        return f"{OPTOUT_COOKIE}=1; Max-Age={OPTOUT_MAX_AGE}{attributes}".encode()
-    return f"{OPTOUT_COOKIE}=; Max-Age=0{attributes}".encode()
+        return set_cookie(
+            OPTOUT_COOKIE, "1", max_age=OPTOUT_MAX_AGE, secure=secure, http_only=False
+        )
+    return set_cookie(OPTOUT_COOKIE, "", max_age=0, secure=secure, http_only=False)

@@ -461,8 +461,8 @@ def test_middleware_kept_reading_is_dropped_once_the_choice_lapses(config: Conse
     mw = ConsentMiddleware(inner_app(), config=config)
     request = _cookie_scope(config, _decided_state(config))
     first = mw.read(request).state
-    [(key, memo)] = [(k, v) for k, v in mw._readings.items() if v.state is first]
-    mw._readings[key] = memo._replace(until=time.time() - 1)
+    [(key, memo)] = [(k, v) for k, v in mw.readings.memo.items() if v.state is first]
+    mw.readings.memo.put(key, memo._replace(until=time.time() - 1))
     assert mw.read(request).state is not first  # the cookie is read again
 
 
@@ -524,7 +524,7 @@ def test_middleware_reading_agrees_with_read_cookie_on_odd_headers(config: Conse
     assert mw.read(lookalike).state is mw.read(lookalike).state
     assert mw.read(lookalike).state.id == ""
     # A Cookie line too long to keep is read every time, and nothing of it is kept.
-    assert not [k for k in mw._readings if isinstance(k, bytes) and b"big=" in k]
+    assert not [k for k in mw.readings.memo if isinstance(k, bytes) and b"big=" in k]
 
 
 # -- the page memo: the same bytes for many visitors, rewritten once per visible state ------
@@ -565,7 +565,7 @@ async def test_middleware_page_memo_skips_pages_with_a_nonce(
     async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
         text = (await client.get("/", params={"Content-Security-Policy": csp})).text
     assert 'nonce="abc123"' in text
-    assert app._pages == {}
+    assert len(app._pages) == 0
 
 
 async def test_middleware_drop_in_with_a_log_that_owns_its_store(
@@ -629,7 +629,7 @@ async def test_middleware_cookieless_visitors_get_distinct_ids_when_they_decide(
             ids.append(first["id"])
     assert ids[0] != ids[1]
     with pytest.raises(TypeError):
-        app._blank.state.categories["marketing"] = True  # type: ignore[index]
+        app.readings._blank.state.categories["marketing"] = True  # type: ignore[index]
 
 
 async def test_erase_without_an_id_asks_no_eraser(consent_log: ConsentLog) -> None:

@@ -14,7 +14,8 @@ import pytest
 
 from analytics.schema import EVENT_COLUMNS
 from kruimel.base.store import Store
-from kruimel.cli import _secret_from_env_or_file, main
+from kruimel.cli import main
+from kruimel.cli_serve import secret_from_env_or_file as _secret_from_env_or_file
 
 from .servers import start_kruimel, stop
 
