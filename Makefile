@@ -55,9 +55,11 @@ browser-deps:
 screenshots: $(STAMP) browser-deps
 	$(PY) bench/screenshots.py
 
-## wrk drives bench/ingest.py (its Python client stands in where wrk cannot be installed).
-bench-deps:
+## wrk drives bench/ingest.py (its Python client stands in where wrk cannot be installed);
+## bench/banner_load.py loads the peers' banners from bench/peers (npm, exact versions, the lock).
+bench-deps: browser-deps
 	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "no wrk: bench/ingest.py uses its Python client"
+	bash .ci/bench-peers
 
 # BENCH_ARGS=--quick: the middleware and ingestion benchmarks in about a minute each, the fuzz
 # and the kill cycles shortened too (a quick run prints only; bench/results/ keeps full runs).
@@ -68,6 +70,7 @@ bench: $(STAMP) bench-deps
 	$(PY) bench/disk.py
 	$(PY) bench/fuzz.py $(BENCH_ARGS)
 	$(PY) bench/durability.py $(BENCH_ARGS)
+	$(PY) bench/banner_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

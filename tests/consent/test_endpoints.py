@@ -495,6 +495,9 @@ async def test_banner_fragment_before_and_after_decision(client: httpx.AsyncClie
     await client.post("/_consent", json={"accept": "none"}, headers=SAME)
     after = await client.get("/_consent/banner")
     assert 'id="kruimel-manage"' in after.text and 'id="kruimel-banner"' not in after.text
+    # Which of the two comes back depends on the cookie or the X-Kruimel-Consent header (a
+    # static site's stored choice), which no cache keys on: neither may be stored anywhere.
+    assert before.headers["cache-control"] == after.headers["cache-control"] == "no-store"
 
 
 async def test_banner_settings_part_is_the_layer_for_this_visitor(
